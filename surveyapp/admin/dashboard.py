@@ -1,0 +1,523 @@
+"""Dashboard, drill-down, comments, charts and exports of the officials' workspace.
+
+All numbers come from :func:`surveyapp.reports.build_report`; the views only choose the
+scope (always within the user's, 404 outside it) and the filters, which stay in the
+URL so that any view can be bookmarked and shared.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from datetime import datetime
+
+import pygal
+import sqlalchemy as sa
+from flask import Response as HttpResponse
+from flask import abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from .. import current_language, reports
+from ..auth.scope import (
+    READ_ROLES,
+    WRITE_ROLES,
+    login_required_role,
+    organisation_in_scope,
+    scope_root,
+    service_point_in_scope,
+)
+from ..extensions import db
+from ..models import SECTORS, Answer, Organisation, Question, ServicePoint, Survey, survey_service_point
+from ..privacy import mask_personal_data
+from . import bp
+from .audit import record as audit_record
+
+FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+COMMENTS_PER_PAGE = 50
+SORT_KEYS = {
+    "name": lambda r: r.label.casefold(),
+    "index": lambda r: (r.estimate.estimate is None, r.estimate.estimate or 0),
+    "n": lambda r: r.estimate.n,
+    "status": lambda r: r.verdict.status,
+    "change": lambda r: (r.change is None, r.change[0] if r.change else 0),
+}
+
+
+class HandledForm(FlaskForm):
+    """Empty form: gives the "mark handled" button its CSRF token."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _filters() -> reports.Filters:
+    return reports.parse_filters(request.args)
+
+
+@bp.errorhandler(reports.FilterError)
+def bad_filter(exc: reports.FilterError):
+    """A wrong filter in the URL: say which, in the user's language, with status 400."""
+    return render_template("error.html", title=_("Bộ lọc không hợp lệ"), message=str(exc), status=400), 400
+
+
+# Reports are recomputed at most every minute for the same user, scope and filters: the page
+# and its three chart images ask for the same numbers. One cache per application.
+CACHE_SECONDS = 60
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("reports_cache", {})
+
+
+def _report(org: Organisation | None, f: reports.Filters, sp: ServicePoint | None = None,
+            with_items: bool = False) -> reports.Report:
+    key = (current_user.id, org.id if org else None, sp.id if sp else None, f, current_language(), with_items)
+    cache = _cache()
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    report = reports.build_report(org, f, lang=current_language(), service_point=sp, with_items=with_items)
+    if len(cache) > 256:
+        cache.clear()
+    cache[key] = (now, report)
+    return report
+
+
+def _scope_from_args() -> tuple[Organisation | None, ServicePoint | None]:
+    """``?point=`` or ``?org=`` (checked against the scope), else the user's whole scope."""
+    sp_id = request.args.get("point", type=int)
+    if sp_id:
+        return None, service_point_in_scope(sp_id)
+    org_id = request.args.get("org", type=int)
+    if org_id:
+        return organisation_in_scope(org_id), None
+    return _home_root(), None
+
+
+def _survey_choices() -> list[Survey]:
+    root = scope_root()
+    stmt = sa.select(Survey).order_by(Survey.starts_on.desc(), Survey.name)
+    if root is not None:
+        in_scope = (
+            sa.select(survey_service_point.c.survey_id)
+            .join(ServicePoint, ServicePoint.id == survey_service_point.c.service_point_id)
+            .join(Organisation, Organisation.id == ServicePoint.organisation_id)
+            .where(Organisation.path.startswith(root.path, autoescape=True))
+        )
+        stmt = stmt.where(Survey.id.in_(in_scope))
+    return list(db.session.scalars(stmt))
+
+
+def _breadcrumbs(org: Organisation | None, sp: ServicePoint | None = None) -> list[tuple[str, str | None]]:
+    """Links from the user's scope root down to the current organisation or point."""
+    f_args = _filters().args()
+    root = scope_root()
+    crumbs = [(_("Tổng quan"), url_for("admin.dashboard", **f_args))]
+    target = sp.organisation if sp else org
+    if target is not None:
+        ids = target.ancestor_ids()
+        start = ids.index(root.id) + 1 if root is not None and root.id in ids else 0
+        orgs = {o.id: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(ids)))}
+        for oid in ids[start:]:
+            crumbs.append((_name(orgs[oid]), url_for("admin.report_organisation", org_id=oid, **f_args)))
+    if sp is not None:
+        crumbs.append((_name(sp), url_for("admin.report_point", sp_id=sp.id, **f_args)))
+    return crumbs
+
+
+def _name(obj) -> str:
+    return (obj.name_en or obj.name) if current_language() == "en" else obj.name
+
+
+def _sorted_units(section: reports.Section) -> list[reports.Row]:
+    key = request.args.get("sort", "index")
+    key = key if key in SORT_KEYS else "index"
+    return sorted(section.units, key=SORT_KEYS[key], reverse=request.args.get("dir") == "desc")
+
+
+def _render_report(org: Organisation | None, sp: ServicePoint | None = None):
+    f = _filters()
+    report = _report(org, f, sp, with_items=sp is not None)
+    scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
+    return render_template(
+        "reports/dashboard.html", report=report, filters=f, f_args=f.args(), scope_args=scope_args,
+        org=org, point=sp, sectors=SECTORS, surveys=_survey_choices(), sorted_units=_sorted_units,
+        crumbs=_breadcrumbs(org, sp), sort=request.args.get("sort", "index"), sort_dir=request.args.get("dir", "asc"),
+        labels=reports,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard and drill-down
+
+
+@bp.route("/")
+@login_required_role(*READ_ROLES)
+def dashboard():
+    """The user's whole scope for the chosen period: indices, trend, units, channels."""
+    return _render_report(_home_root())
+
+
+def _home_root() -> Organisation | None:
+    """The user's scope root; for an administrator of a single province, that province
+    (its departments and communes are then the units, which is what they want to see)."""
+    root = scope_root()
+    if root is None:
+        tops = list(db.session.scalars(sa.select(Organisation).where(Organisation.parent_id.is_(None)).limit(2)))
+        if len(tops) == 1:
+            return tops[0]
+    return root
+
+
+@bp.route("/reports/organisation/<int:org_id>")
+@login_required_role(*READ_ROLES)
+def report_organisation(org_id: int):
+    return _render_report(organisation_in_scope(org_id))
+
+
+@bp.route("/reports/point/<int:sp_id>")
+@login_required_role(*READ_ROLES)
+def report_point(sp_id: int):
+    """A service point: its indices and every index question, each a link to its answers."""
+    return _render_report(None, service_point_in_scope(sp_id))
+
+
+@bp.route("/reports/point/<int:sp_id>/question/<int:question_id>")
+@login_required_role(*READ_ROLES)
+def report_question(sp_id: int, question_id: int):
+    sp = service_point_in_scope(sp_id)
+    question = db.session.get(Question, question_id)
+    if question is None:
+        abort(404)
+    f = _filters()
+    counts = reports.question_distribution(question, [sp.id], f)
+    total = sum(c for o, c in counts if not o.is_no_opinion)
+    return render_template("reports/question.html", point=sp, question=question, counts=counts, total=total,
+                           filters=f, f_args=f.args(), crumbs=_breadcrumbs(None, sp))
+
+
+# ---------------------------------------------------------------------------------------------
+# Comments
+
+
+@bp.route("/reports/comments")
+@login_required_role(*READ_ROLES)
+def comments():
+    """Free-text answers, newest first, with personal data masked."""
+    f = _filters()
+    org, sp = _scope_from_args()
+    state = request.args.get("state", "open")
+    state = state if state in ("open", "handled", "all") else "open"
+    text = (request.args.get("q") or "").strip()[:100] or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    stmt = reports.comments_query(sp.organisation if sp else org, f, state=state, text=text,
+                                  service_point_id=sp.id if sp else None)
+    rows = list(db.session.scalars(stmt.offset((page - 1) * COMMENTS_PER_PAGE).limit(COMMENTS_PER_PAGE + 1)))
+    more = len(rows) > COMMENTS_PER_PAGE
+    items = [(a, mask_personal_data(a.text or ""), reports.local_time(a.submitted_at)) for a in rows[:COMMENTS_PER_PAGE]]
+    scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
+    return render_template("reports/comments.html", items=items, filters=f, f_args=f.args(), state=state, q=text or "",
+                           page=page, more=more, scope_args=scope_args, form=HandledForm(),
+                           can_handle=current_user.role in WRITE_ROLES, surveys=_survey_choices(), sectors=SECTORS)
+
+
+@bp.route("/reports/comments/<int:answer_id>/handled", methods=["POST"])
+@login_required_role(*WRITE_ROLES)
+def comment_handled(answer_id: int):
+    """Mark a comment handled (or open again), recorded in the audit log."""
+    form = HandledForm()
+    if not form.validate_on_submit():
+        abort(400, description=_("Phiên làm việc đã hết hạn, vui lòng thử lại."))
+    answer = db.session.get(Answer, answer_id)
+    if answer is None or answer.text is None:
+        abort(404)
+    service_point_in_scope(answer.service_point_id)
+    before = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
+              "handled_by_id": answer.handled_by_id}
+    reopen = request.form.get("reopen") == "1"
+    answer.handled_at = None if reopen else datetime.utcnow()
+    answer.handled_by_id = None if reopen else current_user.id
+    after = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
+             "handled_by_id": answer.handled_by_id}
+    audit_record("comment.reopen" if reopen else "comment.handled", answer, before=before, after=after,
+                 object_type="Answer", object_id=answer.id)
+    db.session.commit()
+    flash(_("Đã mở lại góp ý.") if reopen else _("Đã đánh dấu góp ý là đã xử lý."), "success")
+    back = request.form.get("next") or ""
+    if not back.startswith("/admin/") or back.startswith("//"):
+        back = url_for("admin.comments")
+    return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts: SVG drawn on the server by pygal, readable in black and white.
+
+
+def _chart_style():
+    from pygal.style import Style
+
+    return Style(
+        background="white", plot_background="white", foreground="#111", foreground_strong="#000",
+        foreground_subtle="#555", colors=("#000000", "#444444", "#777777", "#999999", "#222222", "#666666"),
+        font_family="DejaVu Sans, Arial, sans-serif", label_font_size=12, major_label_font_size=12,
+        legend_font_size=12, title_font_size=14, value_font_size=11, tooltip_font_size=11,
+    )
+
+
+def _svg(chart) -> HttpResponse:
+    # pygal always writes its tooltip configuration as a <script>: useless in an image, so dropped.
+    svg = re.sub(r"<script\b.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
+    resp = HttpResponse(svg, mimetype="image/svg+xml")
+    # The SVG is shown through <img>: no script can run; its own <style> must apply.
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    resp.headers["Cache-Control"] = "private, max-age=60"
+    return resp
+
+
+def _base_chart(cls, title: str, **extra):
+    return cls(style=_chart_style(), js=[], disable_xml_declaration=True, explicit_size=True, width=720,
+               height=360, title=title, print_values=False, show_legend=True, legend_at_bottom=True,
+               value_formatter=lambda v: f"{v:.1f}%" if v is not None else "", **extra)
+
+
+@bp.route("/reports/chart/<kind>.svg")
+@login_required_role(*READ_ROLES)
+def chart(kind: str):
+    if kind not in ("trend", "funnel", "channels"):
+        abort(404)
+    f = _filters()
+    org, sp = _scope_from_args()
+    report = _report(org, f, sp, with_items=sp is not None)
+    qid = request.args.get("section", type=int)
+    section = next((s for s in report.sections if s.questionnaire_id == qid), None)
+    if section is None:
+        abort(404)
+    target = section.target.value * 100 if section.target else None
+    if kind == "trend":
+        chart = _base_chart(pygal.Line, _("Chỉ số theo tháng (%)"), dots_size=4, range=(0, 100),
+                            x_label_rotation=30)
+        chart.x_labels = [r.label for r in section.trend]
+        chart.add(_("Chỉ số"), [_pct(r.estimate.estimate) for r in section.trend], stroke_style={"width": 3})
+        chart.add(_("Cận dưới 95%"), [_pct(r.estimate.low) for r in section.trend],
+                  stroke_style={"width": 1.5, "dasharray": "6, 4"}, show_dots=False)
+        chart.add(_("Cận trên 95%"), [_pct(r.estimate.high) for r in section.trend],
+                  stroke_style={"width": 1.5, "dasharray": "2, 3"}, show_dots=False)
+        if target is not None:
+            chart.add(_("Chỉ tiêu"), [target] * len(section.trend),
+                      stroke_style={"width": 1, "dasharray": "12, 4, 2, 4"}, show_dots=False)
+    elif kind == "channels":
+        chart = _base_chart(pygal.Bar, _("Chỉ số theo kênh (%)"), range=(0, 100))
+        chart.x_labels = [r.label for r in section.channels]
+        chart.add(_("Chỉ số"), [_pct(r.estimate.estimate) for r in section.channels])
+        chart.add(_("Cận dưới 95%"), [_pct(r.estimate.low) for r in section.channels])
+        chart.add(_("Cận trên 95%"), [_pct(r.estimate.high) for r in section.channels])
+    else:
+        chart = _base_chart(pygal.XY, _("Biểu đồ phễu: chỉ số theo số phiếu hiệu dụng"), stroke=False,
+                            x_title=_("Số phiếu hiệu dụng"), y_title="%")
+        units = [u for u in section.units if u.funnel]
+        chart.add(_("Đơn vị"), [{"value": (max(u.estimate.n_eff or u.estimate.n, 1), _pct(u.estimate.estimate)),
+                                  "label": u.label} for u in units], dots_size=5)
+        if section.target is not None and 0 < section.target.value < 1 and units:
+            import analysis
+            import numpy as np
+
+            top = max(max(u.estimate.n_eff or u.estimate.n for u in units) * 1.2, 10)
+            ns = np.unique(np.round(np.geomspace(5, top, 40)))
+            lim = analysis.funnel_limits(ns, section.target.value, levels=(0.95, 0.998))
+            lo95, hi95 = lim.limits[0.95]
+            lo998, hi998 = lim.limits[0.998]
+            line = {"stroke": True, "show_dots": False}
+            chart.add(_("Chỉ tiêu"), [(float(ns[0]), target), (float(ns[-1]), target)],
+                      stroke_style={"width": 2}, **line)
+            chart.add(_("Giới hạn 95%"), [(float(n), float(v) * 100) for n, v in zip(ns, lo95)] + [None] +
+                      [(float(n), float(v) * 100) for n, v in zip(ns, hi95)],
+                      stroke_style={"width": 1.5, "dasharray": "6, 4"}, allow_interruptions=True, **line)
+            chart.add(_("Giới hạn 99,8%"), [(float(n), float(v) * 100) for n, v in zip(ns, lo998)] + [None] +
+                      [(float(n), float(v) * 100) for n, v in zip(ns, hi998)],
+                      stroke_style={"width": 1.5, "dasharray": "2, 3"}, allow_interruptions=True, **line)
+    return _svg(chart)
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else round(v * 100, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Exports
+
+
+def _export_name(report: reports.Report, ext: str) -> str:
+    code = (report.scope_code or "all").replace("/", "-")
+    return f"bao-cao-{code}-{report.filters.date_from}-{report.filters.date_to}.{ext}"
+
+
+@bp.route("/export/responses.csv")
+@login_required_role(*READ_ROLES)
+def export_csv():
+    """Anonymised answers, UTF-8 with a byte-order mark so that Excel reads Vietnamese."""
+    f = _filters()
+    org, sp = _scope_from_args()
+    root = sp.organisation if sp else org
+
+    def generate():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        yield "\ufeff"
+        writer.writerow(reports.EXPORT_HEADER)
+        for row in reports.export_rows(root, f, service_point_id=sp.id if sp else None):
+            writer.writerow(row)
+            if out.tell() > 65536:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    name = f"phieu-an-danh-{(root.code if root else 'all')}-{f.date_from}-{f.date_to}.csv"
+    return HttpResponse(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def report_tables(report: reports.Report) -> list[tuple[str, list[str], list[list]]]:
+    """The report as (sheet title, header, rows): one source for the XLSX and the PDF."""
+    pct = lambda v: None if v is None else round(v * 100, 1)  # noqa: E731
+    summary, aspects, trend, units, channels = [], [], [], [], []
+    for s in report.sections:
+        h = s.headline
+        summary.append([s.title, s.indicator_label, pct(h.estimate), pct(h.low), pct(h.high), h.n,
+                        s.target.label if s.target else "", s.verdict.label,
+                        _("Có") if s.verdict.admin_met else (_("Không") if s.verdict.admin_met is False else "–"),
+                        pct(s.change[0]) if s.change else None])
+        for r in s.aspects:
+            aspects.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
+                            r.estimate.n])
+        for r in s.trend:
+            trend.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
+                          r.estimate.n])
+        for r in s.units:
+            units.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
+                          r.estimate.n, r.target.label if r.target else "", r.verdict.label,
+                          pct(r.change[0]) if r.change else None])
+        for r in s.channels:
+            channels.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
+                             r.estimate.n])
+    base = [_("Khảo sát"), _("Đối tượng"), _("Chỉ số (%)"), _("Cận dưới (%)"), _("Cận trên (%)"), _("Số phiếu")]
+    return [
+        (_("Tổng hợp"), [_("Khảo sát"), _("Chỉ số"), _("Chỉ số (%)"), _("Cận dưới (%)"), _("Cận trên (%)"),
+                         _("Số phiếu"), _("Chỉ tiêu"), _("Đánh giá"), _("Đạt theo số điểm"),
+                         _("Thay đổi so với kỳ trước (điểm %)")], summary),
+        (_("Khía cạnh"), base, aspects),
+        (_("Theo tháng"), base, trend),
+        (_("Đơn vị"), base + [_("Chỉ tiêu"), _("Đánh giá"), _("Thay đổi so với kỳ trước (điểm %)")], units),
+        (_("Theo kênh"), base, channels),
+    ]
+
+
+@bp.route("/export/report.xlsx")
+@login_required_role(*READ_ROLES)
+def export_xlsx():
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    f = _filters()
+    org, sp = _scope_from_args()
+    report = _report(org, f, sp)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, header, rows in report_tables(report):
+        ws = wb.create_sheet(title[:31])
+        ws.append([_("Phạm vi"), report.scope_label, _("Kỳ báo cáo"), f"{f.date_from} – {f.date_to}"])
+        ws.append(header)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append(row)
+        for col in ws.columns:
+            ws.column_dimensions[col[0].column_letter].width = min(max(len(str(c.value or "")) for c in col) + 2, 60)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return HttpResponse(buf.getvalue(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{_export_name(report, "xlsx")}"'})
+
+
+def method_paragraph(report: reports.Report) -> str:
+    f = report.filters
+    return _(
+        "Báo cáo này mô tả %(scope)s từ %(start)s đến %(end)s. Mỗi chỉ số là tỷ lệ câu trả lời hài lòng "
+        "(mức 4–5, hoặc “hài lòng” trở lên với đánh giá nhanh), không tính câu trả lời “không ý kiến”; "
+        "chỉ số tổng hợp là trung bình các khía cạnh, mỗi khía cạnh là trung bình tỷ lệ hài lòng của các câu hỏi. "
+        "Các đơn vị được gộp theo số lượt phục vụ (hồ sơ, người bệnh, học sinh) khi có số liệu đó. "
+        "Khoảng tin cậy 95%% tính theo phương pháp Wilson trên cỡ mẫu hiệu dụng, coi mỗi người trả lời là một cụm "
+        "(tuyến tính hóa), nên phản ánh việc các câu trả lời của cùng một người có tương quan. "
+        "Đánh giá “Đạt” khi cận dưới đạt chỉ tiêu, “Không đạt” khi cận trên dưới chỉ tiêu, còn lại là "
+        "“Chưa đủ căn cứ”. Phiếu bị gắn cờ nghi ngờ %(flagged)s.",
+        scope=report.scope_label, start=f.date_from.strftime("%d/%m/%Y"), end=f.date_to.strftime("%d/%m/%Y"),
+        flagged=_("được tính") if f.include_flagged else _("không được tính"),
+    )
+
+
+@bp.route("/export/report.pdf")
+@login_required_role(*READ_ROLES)
+def export_pdf():
+    from fpdf import FPDF
+
+    f = _filters()
+    org, sp = _scope_from_args()
+    report = _report(org, f, sp)
+    pdf = FPDF(orientation="L", format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_font("DejaVu", "", f"{FONT_DIR}/DejaVuSans.ttf")
+    pdf.add_font("DejaVu", "B", f"{FONT_DIR}/DejaVuSans-Bold.ttf")
+    pdf.set_title(_("Báo cáo sự hài lòng"))
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 8, _("Báo cáo sự hài lòng") + " – " + report.scope_label, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.multi_cell(0, 6, _("Kỳ báo cáo: %(start)s – %(end)s", start=f.date_from.strftime("%d/%m/%Y"),
+                            end=f.date_to.strftime("%d/%m/%Y")))
+    pdf.ln(2)
+    pdf.multi_cell(0, 5, method_paragraph(report), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for title, header, rows in report_tables(report):
+        if not rows:
+            continue
+        pdf.set_font("DejaVu", "B", 12)
+        pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 8)
+        widths = [3 if i < 2 else 1.3 for i in range(len(header))]
+        with pdf.table(first_row_as_headings=True, line_height=4, col_widths=widths) as table:
+            table.row([str(h) for h in header])
+            for row in rows:
+                table.row(["" if v is None else (f"{v:.1f}".replace(".", ",") if isinstance(v, float) and
+                                                  current_language() == "vi" else str(v)) for v in row])
+        pdf.ln(3)
+    return HttpResponse(bytes(pdf.output()), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{_export_name(report, "pdf")}"'})
+
+
+@bp.app_template_global("sector_label")
+def sector_label(sector: str) -> str:
+    return str(reports.SECTOR_LABELS.get(sector, sector))
+
+
+@bp.app_template_filter("pct")
+def pct_filter(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage with the decimal comma in Vietnamese."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:.{digits}f}"
+    return (text.replace(".", ",") if current_language() == "vi" else text) + "%"
+
+
+@bp.app_template_filter("pp")
+def pp_filter(value: float | None) -> str:
+    """A difference in percentage points, signed."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:+.1f}"
+    return (text.replace(".", ",") if current_language() == "vi" else text)

@@ -1,0 +1,110 @@
+"""Command-line interface: ``flask --app surveyapp <command>`` or the ``surveyapp`` script."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .extensions import db
+from .models import ROLES, Organisation, User
+
+# Areas that contribute commands through a ``commands`` list in their cli module.
+AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, create_admin, seed_demo, translations):
+        app.cli.add_command(command)
+    for module_name in AREA_CLI_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module_name}":
+                raise
+            continue
+        for command in getattr(module, "commands", ()):
+            app.cli.add_command(command)
+
+
+def upgrade_to_head() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    upgrade_to_head()
+    click.echo("Database is at the latest migration.")
+
+
+@click.command("create-admin")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.option("--org", "org_code", help="Organisation code: the subtree this user may see.")
+@with_appcontext
+def create_admin(username: str, password: str, role: str, org_code: str | None) -> None:
+    """Create a user (an administrator unless --role says otherwise)."""
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    org = None
+    if org_code:
+        org = db.session.scalar(sa.select(Organisation).where(Organisation.code == org_code))
+        if org is None:
+            raise click.BadParameter(f"no organisation with code {org_code!r}", param_hint="--org")
+    elif role != "admin":
+        raise click.BadParameter("a manager or viewer needs --org", param_hint="--org")
+    if db.session.scalar(sa.select(User).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} already exists")
+    user = User(username=username, role=role, organisation=org)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {username}" + (f" for {org.code}" if org else ""))
+
+
+@click.command("seed-demo")
+@click.option("--seed", default=2026, show_default=True, help="Random seed: the same seed gives the same data.")
+@click.option("--responses", default=20000, show_default=True, help="Approximate number of synthetic responses.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has organisations.")
+@with_appcontext
+def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
+    """Load the standard questionnaires, targets and a demo province with synthetic responses."""
+    from . import seed as seed_module
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
+        click.echo("Database already has data; demo seed skipped.")
+        return
+    summary = seed_module.seed_demo(seed=seed, n_responses=responses)
+    click.echo(
+        f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "
+        f"{summary['responses']} responses."
+    )
+
+
+@click.group("translations")
+def translations() -> None:
+    """Maintain the translation catalogue (Vietnamese source, English catalogue)."""
+
+
+@translations.command("compile")
+def translations_compile() -> None:
+    """Merge translations/parts/*.po into the English catalogue and compile it."""
+    from .i18n import compile_catalogue
+
+    path = compile_catalogue()
+    click.echo(f"Wrote {path}")
+
+
+def main() -> None:
+    """Console entry point: the Flask CLI bound to this app."""
+    from . import create_app
+
+    FlaskGroup(create_app=lambda: create_app())()

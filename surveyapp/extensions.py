@@ -1,0 +1,25 @@
+"""Flask extensions, created once and bound to the app in the factory."""
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from .models import db
+
+migrate = Migrate()
+babel = Babel()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def client_key() -> str:
+    """Rate-limit key: a keyed hash of the client address, never the raw address."""
+    from .privacy import client_fingerprint
+
+    return client_fingerprint()
+
+
+limiter = Limiter(key_func=client_key, default_limits=[])
+
+__all__ = ["db", "migrate", "babel", "login_manager", "csrf", "limiter"]

@@ -1,0 +1,577 @@
+"""The data model: typed SQLAlchemy 2.x models.
+
+Integrity lives in the database as well as in Python: foreign keys, unique keys
+and check constraints, so that a bug or a race in one app server cannot store a
+duplicate response or an answer out of range.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+SECTORS = ("administrative", "health", "education")
+ROLES = ("admin", "manager", "viewer")
+CHANNELS = ("qr", "kiosk")
+QUESTION_TYPES = ("rating", "number", "choice", "yesno", "text")
+SURVEY_STATUSES = ("draft", "open", "closed")
+# Which headline index a questionnaire is judged by (see shared/domain.md).
+INDICATORS = ("composite", "overall_rate", "quick", "procedure")
+# Response flags: stored, shown for review, left out of indices by default.
+FLAGS = ("honeypot", "too_fast", "burst", "clock_skew")
+
+# Kiosk ratings come from the quick counter rating; reasons asked after 1 or 2.
+KIOSK_REASONS = ("waiting_time", "attitude", "procedure", "facilities", "other")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def new_public_code() -> str:
+    """Short unguessable code for QR links: 10 characters of an unambiguous alphabet (~50 bits)."""
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+class Organisation(db.Model):
+    """A node of the organisation tree; depth is never fixed.
+
+    ``path`` is the materialised list of ancestor ids ("/1/4/9/"): a subtree is
+    ``path LIKE '/1/4/%'``, one indexed range scan on every database.
+    """
+
+    __tablename__ = "organisation"
+    __table_args__ = (sa.CheckConstraint(_in("sector", SECTORS), name="sector"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    name_en: Mapped[str | None] = mapped_column(sa.String(255))
+    sector: Mapped[str] = mapped_column(sa.String(20))
+    path: Mapped[str] = mapped_column(sa.String(512), default="", index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Organisation]] = relationship(back_populates="parent", order_by="Organisation.name")
+    service_points: Mapped[list[ServicePoint]] = relationship(back_populates="organisation", order_by="ServicePoint.name")
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(p) for p in self.path.strip("/").split("/") if p]
+
+    def is_within(self, other: Organisation) -> bool:
+        """True when self is ``other`` or one of its descendants."""
+        return self.path.startswith(other.path)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.code}>"
+
+
+@event.listens_for(Organisation, "after_insert")
+def _set_path(mapper, connection, target: Organisation) -> None:
+    """Fill the materialised path once the id exists."""
+    parent_path = "/"
+    if target.parent_id is not None:
+        parent_path = connection.scalar(sa.select(Organisation.path).where(Organisation.id == target.parent_id))
+    path = f"{parent_path}{target.id}/"
+    connection.execute(sa.update(Organisation.__table__).where(Organisation.id == target.id).values(path=path))
+    sa.orm.attributes.set_committed_value(target, "path", path)
+
+
+def move_organisation(org: Organisation, new_parent: Organisation | None) -> None:
+    """Re-parent ``org`` and rewrite the paths of its whole subtree."""
+    if new_parent is not None and new_parent.is_within(org):
+        raise ValueError("cannot move an organisation under itself")
+    old = org.path
+    new = (new_parent.path if new_parent else "/") + f"{org.id}/"
+    org.parent = new_parent
+    db.session.flush()
+    db.session.execute(
+        sa.update(Organisation)
+        .where(Organisation.path.startswith(old))
+        .values(path=sa.func.replace(Organisation.path, old, new))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+
+
+class ServicePoint(db.Model):
+    """Where people are served: a counter, a one-stop desk, a hospital department, a school."""
+
+    __tablename__ = "service_point"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True, default=new_public_code)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    name_en: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="service_points")
+
+    def __repr__(self) -> str:
+        return f"<ServicePoint {self.code} {self.name!r}>"
+
+
+class Questionnaire(db.Model):
+    """One version of a questionnaire. Versions of the same form share ``family``.
+
+    A version that has responses is frozen: editing it makes a new version so that
+    stored answers always refer to the wording the citizen saw.
+    """
+
+    __tablename__ = "questionnaire"
+    __table_args__ = (
+        sa.UniqueConstraint("family", "version"),
+        sa.CheckConstraint(_in("sector", SECTORS), name="sector"),
+        sa.CheckConstraint(_in("indicator", INDICATORS), name="indicator"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    title_vi: Mapped[str] = mapped_column(sa.String(255))
+    title_en: Mapped[str] = mapped_column(sa.String(255))
+    sector: Mapped[str] = mapped_column(sa.String(20))
+    indicator: Mapped[str] = mapped_column(sa.String(20), default="composite")
+    is_standard: Mapped[bool] = mapped_column(default=False)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    aspects: Mapped[list[Aspect]] = relationship(
+        back_populates="questionnaire", order_by="Aspect.position", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="questionnaire", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_vi
+
+    def is_frozen(self) -> bool:
+        """Frozen once any survey of this version has a response."""
+        return bool(
+            db.session.scalar(
+                sa.select(Response.id).join(Survey).where(Survey.questionnaire_id == self.id).limit(1)
+            )
+        )
+
+
+class Aspect(db.Model):
+    """A group of questions whose item shares are averaged into an aspect index."""
+
+    __tablename__ = "aspect"
+    __table_args__ = (sa.UniqueConstraint("questionnaire_id", "code"), sa.UniqueConstraint("questionnaire_id", "position"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(32))
+    title_vi: Mapped[str] = mapped_column(sa.String(255))
+    title_en: Mapped[str] = mapped_column(sa.String(255))
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="aspects")
+    questions: Mapped[list[Question]] = relationship(back_populates="aspect", order_by="Question.position")
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_vi
+
+
+class Question(db.Model):
+    """A question. ``counts_in_index`` marks the items that enter the aspect and composite indices."""
+
+    __tablename__ = "question"
+    __table_args__ = (
+        sa.UniqueConstraint("questionnaire_id", "code"),
+        sa.UniqueConstraint("questionnaire_id", "position"),
+        sa.CheckConstraint(_in("type", QUESTION_TYPES), name="type"),
+        sa.CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="range"),
+        sa.CheckConstraint("max_length IS NULL OR max_length > 0", name="max_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id", ondelete="CASCADE"))
+    aspect_id: Mapped[int | None] = mapped_column(sa.ForeignKey("aspect.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(32))
+    type: Mapped[str] = mapped_column(sa.String(10))
+    text_vi: Mapped[str] = mapped_column(sa.Text)
+    text_en: Mapped[str] = mapped_column(sa.Text)
+    required: Mapped[bool] = mapped_column(default=False)
+    counts_in_index: Mapped[bool] = mapped_column(default=False)
+    min_value: Mapped[int | None]  # for "number"
+    max_value: Mapped[int | None]
+    max_length: Mapped[int | None]  # for "text"
+    # Only shown when the rating question it follows got a value <= this (kiosk reasons).
+    follows_code: Mapped[str | None] = mapped_column(sa.String(32))
+    follows_max_value: Mapped[int | None]
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="questions")
+    aspect: Mapped[Aspect | None] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+    def text(self, lang: str) -> str:
+        return self.text_en if lang == "en" else self.text_vi
+
+    @property
+    def scale_size(self) -> int:
+        """Number of points of a rating scale, "no opinion" excluded."""
+        return sum(1 for o in self.options if not o.is_no_opinion)
+
+
+class Option(db.Model):
+    """An answer option; ``is_satisfied`` marks the top-box answers, ``is_no_opinion`` the
+    answers that count in no denominator."""
+
+    __tablename__ = "option"
+    __table_args__ = (
+        sa.UniqueConstraint("question_id", "position"),
+        sa.UniqueConstraint("question_id", "code"),
+        # Target of the answer's composite foreign key: an option of *that* question.
+        sa.UniqueConstraint("id", "question_id"),
+        sa.CheckConstraint("NOT (is_satisfied AND is_no_opinion)", name="satisfied_or_no_opinion"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(32))
+    value: Mapped[int | None]  # numeric value on the scale; None for "no opinion" and plain choices
+    label_vi: Mapped[str] = mapped_column(sa.String(255))
+    label_en: Mapped[str] = mapped_column(sa.String(255))
+    is_satisfied: Mapped[bool] = mapped_column(default=False)
+    is_no_opinion: Mapped[bool] = mapped_column(default=False)
+
+    question: Mapped[Question] = relationship(back_populates="options")
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" else self.label_vi
+
+
+survey_service_point = sa.Table(
+    "survey_service_point",
+    db.metadata,
+    sa.Column("survey_id", sa.ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("service_point_id", sa.ForeignKey("service_point.id", ondelete="RESTRICT"), primary_key=True, index=True),
+)
+
+
+class Survey(db.Model):
+    """A questionnaire version deployed to service points for a period, on some channels."""
+
+    __tablename__ = "survey"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", SURVEY_STATUSES), name="status"),
+        sa.CheckConstraint("channel_qr OR channel_kiosk", name="some_channel"),
+        sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(sa.ForeignKey("questionnaire.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    channel_qr: Mapped[bool] = mapped_column(default=True)
+    channel_kiosk: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    service_points: Mapped[list[ServicePoint]] = relationship(secondary=survey_service_point)
+
+    def is_open(self, on: date | None = None) -> bool:
+        on = on or date.today()
+        return self.status == "open" and self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
+
+    def has_channel(self, channel: str) -> bool:
+        return {"qr": self.channel_qr, "kiosk": self.channel_kiosk}[channel]
+
+
+class KioskDevice(db.Model):
+    """A tablet enrolled at a service point. Only hashes of its codes and token are stored."""
+
+    __tablename__ = "kiosk_device"
+    __table_args__ = (sa.CheckConstraint("queue_length IS NULL OR queue_length >= 0", name="queue_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"), index=True)
+    enrol_code_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None]
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    enrolled_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    app_version: Mapped[str | None] = mapped_column(sa.String(32))
+    queue_length: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    service_point: Mapped[ServicePoint] = relationship()
+
+
+class Response(db.Model):
+    """One citizen's submission. Stored once: the idempotency key is unique per survey and a
+    dossier can be rated once. Flagged responses are kept for review, excluded from indices."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        sa.UniqueConstraint("survey_id", "idempotency_key"),
+        sa.UniqueConstraint("dossier_hash"),
+        sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        sa.CheckConstraint("language IN ('vi', 'en')", name="language"),
+        sa.CheckConstraint("flag IS NULL OR " + _in("flag", FLAGS), name="flag"),
+        sa.CheckConstraint("channel = 'kiosk' OR kiosk_device_id IS NULL", name="kiosk_device_channel"),
+        sa.CheckConstraint("contact IS NULL OR contact_consent", name="contact_needs_consent"),
+        # A response can only go to a service point the survey is deployed on.
+        sa.ForeignKeyConstraint(
+            ["survey_id", "service_point_id"],
+            ["survey_service_point.survey_id", "survey_service_point.service_point_id"],
+            name="fk_response_survey_service_point",
+        ),
+        sa.Index("ix_response_sp_time", "service_point_id", "submitted_at"),
+        sa.Index("ix_response_survey_time", "survey_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="RESTRICT"))
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)  # server receipt time
+    client_created_at: Mapped[datetime | None]  # the tablet's own clock, for kiosk ratings
+    language: Mapped[str] = mapped_column(sa.String(2), default="vi")
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64))
+    kiosk_device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kiosk_device.id", ondelete="RESTRICT"), index=True)
+    dossier_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    client_hash: Mapped[str | None] = mapped_column(sa.String(32))  # daily-rotated keyed hash
+    duration_ms: Mapped[int | None]
+    flag: Mapped[str | None] = mapped_column(sa.String(16))
+    contact: Mapped[str | None] = mapped_column(sa.String(255))
+    contact_consent: Mapped[bool] = mapped_column(default=False)
+
+    survey: Mapped[Survey] = relationship()
+    service_point: Mapped[ServicePoint] = relationship()
+    kiosk_device: Mapped[KioskDevice | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(db.Model):
+    """One answer. ``satisfied`` is 1/0 for items that count and NULL for "no opinion",
+    so an item share is ``AVG(satisfied)`` in SQL. ``service_point_id`` and
+    ``submitted_at`` repeat the response's so that reports scan one table."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_id"),
+        # The chosen option must belong to the question answered.
+        sa.ForeignKeyConstraint(
+            ["option_id", "question_id"], ["option.id", "option.question_id"], name="fk_answer_option_of_question"
+        ),
+        sa.CheckConstraint("satisfied IS NULL OR satisfied IN (0, 1)", name="satisfied_01"),
+        sa.CheckConstraint(
+            "option_id IS NOT NULL OR value IS NOT NULL OR text IS NOT NULL", name="has_content"
+        ),
+        sa.CheckConstraint("value IS NULL OR (value >= -1000000 AND value <= 1000000)", name="value_range"),
+        sa.Index("ix_answer_sp_time_question", "service_point_id", "submitted_at", "question_id"),
+        sa.Index("ix_answer_question", "question_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="RESTRICT"))
+    option_id: Mapped[int | None] = mapped_column()  # foreign key: the composite one above
+    value: Mapped[int | None]
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    satisfied: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    submitted_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]  # free-text comment marked handled by an official
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+    option: Mapped[Option | None] = relationship(
+        primaryjoin="Answer.option_id == Option.id", foreign_keys=[option_id]
+    )
+
+
+class User(db.Model):
+    """An official. ``organisation`` is the root of the subtree they may see (None: everything, admins only)."""
+
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.CheckConstraint(_in("role", ROLES), name="role"),
+        sa.CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="scoped"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[str | None] = mapped_column(sa.String(255))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(10), default="viewer")
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    # Flask-Login protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def set_password(self, password: str) -> None:
+        from werkzeug.security import generate_password_hash
+
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        from werkzeug.security import check_password_hash
+
+        return check_password_hash(self.password_hash, password)
+
+
+class Target(db.Model):
+    """A satisfaction target for an indicator, by sector or organisation, for a period."""
+
+    __tablename__ = "target"
+    __table_args__ = (
+        sa.CheckConstraint("value > 0 AND value <= 1", name="value_fraction"),
+        sa.CheckConstraint("operator IN ('>=', '>')", name="operator"),
+        sa.CheckConstraint("sector IS NULL OR " + _in("sector", SECTORS), name="sector"),
+        sa.CheckConstraint("sector IS NOT NULL OR organisation_id IS NOT NULL", name="has_scope"),
+        sa.CheckConstraint(_in("indicator", INDICATORS), name="indicator"),
+        sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator: Mapped[str] = mapped_column(sa.String(20))
+    sector: Mapped[str | None] = mapped_column(sa.String(20))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    value: Mapped[float]
+    operator: Mapped[str] = mapped_column(sa.String(2), default=">=")
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    source: Mapped[str | None] = mapped_column(sa.String(255))
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+
+class ServiceVolume(db.Model):
+    """How many dossiers, patients or pupils a service point served in a month: the weights
+    that turn responses into a population estimate."""
+
+    __tablename__ = "service_volume"
+    __table_args__ = (
+        sa.UniqueConstraint("service_point_id", "month"),
+        sa.CheckConstraint("volume >= 0", name="volume_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    month: Mapped[date]  # first day of the month
+    volume: Mapped[int]
+
+    service_point: Mapped[ServicePoint] = relationship()
+
+
+class ReportRollup(db.Model):
+    """Precomputed report moments of one complete local month (``day`` 0) or one complete local
+    day of it (``day`` 1-31), per (survey, service point, channel, flagged): see
+    ``surveyapp.reports``. Responses are immutable and stamped with the server receipt time, so
+    a month or day that has ended never changes and its sums are kept.
+
+    ``moments`` holds int64 values: the 2J column sums, then the packed upper triangle of the
+    cross products (``analysis.cross_product_pairs`` order) of the questionnaire's J index
+    items at bit ``positions``. The row with survey 0 and service point 0 marks the month (or
+    day) as rolled up, so that one without responses is told apart from one not computed yet.
+    No foreign keys: the rows are derived data and the marker row refers to nothing."""
+
+    __tablename__ = "report_rollup"
+    __table_args__ = (
+        sa.UniqueConstraint("month", "day", "survey_id", "service_point_id", "channel", "flagged"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int]  # local month key: year * 12 + month - 1
+    day: Mapped[int] = mapped_column(default=0)  # 0: the whole month; 1-31: that local day only
+    survey_id: Mapped[int]
+    service_point_id: Mapped[int]
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    flagged: Mapped[bool]
+    respondents: Mapped[int]
+    dissatisfied: Mapped[int]
+    positions: Mapped[str] = mapped_column(sa.String(400), default="")
+    moments: Mapped[bytes] = mapped_column(sa.LargeBinary, default=b"")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Who did what to which object, with the values before and after."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(64))
+    object_type: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    before: Mapped[dict | None] = mapped_column(sa.JSON)
+    after: Mapped[dict | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User | None] = relationship()
+
+
+def subtree_filter(column, org: Organisation):
+    """SQL condition: ``column`` (an organisation id) lies in ``org``'s subtree."""
+    sub = sa.select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
+    return column.in_(sub)

@@ -1,0 +1,55 @@
+"""Privacy helpers: no raw IP address, user agent or personal number is ever stored."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime, timezone
+
+from flask import current_app, request
+
+
+def _key(purpose: str) -> bytes:
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def client_fingerprint(day: str | None = None) -> str:
+    """A keyed hash of address and user agent that rotates daily.
+
+    Good enough to spot one phone voting many times on one day, useless to
+    identify anybody afterwards: yesterday's key is derived from the date.
+    """
+    day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    addr = request.remote_addr or "-"
+    agent = request.headers.get("User-Agent", "")
+    return hmac.new(_key("client:" + day), f"{addr}|{agent}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def keyed_hash(value: str, purpose: str) -> str:
+    """Stable keyed hash (e.g. of a dossier number) that cannot be reversed without the key."""
+    return hmac.new(_key(purpose), value.strip().encode(), hashlib.sha256).hexdigest()
+
+
+# Order matters: e-mails first, then phone numbers, then long ID numbers.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Mobile and landline numbers: 0 or +84 then 8-10 digits, or a landline with its area code in
+# parentheses, "(028) 3822 1234".
+_PHONE = re.compile(
+    r"(?<![\d.])(?<!\d[ -])(?:\+?84|0)(?:[ .-]?\d){8,10}(?![ .-]?\d)"
+    r"|\(\+?0?\d{1,3}\)[ .-]?\d{3,4}[ .-]?\d{3,4}(?!\d)"
+)
+# Identity numbers: 12-digit CCCD or 9-digit CMND, written solid or in groups separated by spaces.
+# Dots are not accepted as separators so that amounts such as "100.000.000 đồng" stay readable.
+_ID_NUMBER = re.compile(r"(?<![\d.,])(?<!\d )(?:\d ?){11}\d(?! ?\d)(?![.,]\d)|(?<![\d.,])(?<!\d )(?:\d ?){8}\d(?! ?\d)(?![.,]\d)")
+
+
+def mask_personal_data(text: str) -> str:
+    """Mask e-mail addresses, phone numbers and 9/12-digit ID numbers in free text.
+
+    Comments are read by officials and exported; a citizen who writes a number in a
+    comment has not consented to it being kept, unlike the explicit contact field.
+    """
+    text = _EMAIL.sub("[email]", text)
+    text = _PHONE.sub("[số điện thoại]", text)
+    text = _ID_NUMBER.sub("[số định danh]", text)
+    return text

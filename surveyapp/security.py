@@ -1,0 +1,98 @@
+"""Security set up in one place: proxy headers, response headers, and the input guards that
+run before any view (oversized bodies, integers no column can hold, NUL characters), so that
+hostile input is refused the same way everywhere instead of crashing whichever view meets it."""
+from __future__ import annotations
+
+import re
+
+from flask import Flask, abort, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# No inline script anywhere: every script is a static file of ours.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; object-src 'none'; worker-src 'self'; manifest-src 'self'"
+)
+
+
+# Larger than any id, count or code the app uses (64-bit signed), and larger than the drivers
+# accept: SQLite raises OverflowError on such a parameter, which would be a 500.
+MAX_INT = 2**63 - 1
+_HUGE_INT = re.compile(r"^\s*[+-]?\d{19,}\s*$")
+
+
+def refuse_huge_integers() -> None:
+    """A number in a URL or query string too big for any column is a probe, not a request:
+    404 for a path (no such object can exist), 400 for a query parameter. Done once here so
+    that no view has to remember it for each ``<int:...>`` and ``type=int``."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            abort(404)
+    for value in request.args.values():
+        if _HUGE_INT.match(value) and abs(int(value)) > MAX_INT:
+            abort(400)
+
+
+def refuse_oversized_body() -> None:
+    """413 on the declared length alone, before authentication, parsing or reading a byte:
+    a client cannot make a worker read (or a kiosk token check run for) a huge upload.
+    Werkzeug enforces the same limit again while reading bodies sent without a length."""
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_bytes() -> None:
+    """400 for a NUL character anywhere in the path, query, form fields or JSON strings.
+
+    No person types one and no kiosk sends one, and PostgreSQL refuses them in text (a
+    driver error, i.e. a 500, in whichever view met it first). Uploaded files are not
+    looked at: binary content may contain NUL legitimately."""
+    if "\x00" in request.path or any(_has_nul(v) for v in request.args.values()):
+        abort(400)
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            if any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True)):
+                abort(400)
+        elif request.is_json and _has_nul(request.get_json(silent=True)):
+            abort(400)
+
+
+def init_app(app: Flask) -> None:
+    cfg = app.config
+    if any(cfg[f"PROXY_FIX_X_{h}"] for h in ("FOR", "PROTO", "HOST", "PREFIX")):
+        # Trust exactly as many proxies as configured; trusting more lets clients spoof addresses.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=int(cfg["PROXY_FIX_X_FOR"]),
+            x_proto=int(cfg["PROXY_FIX_X_PROTO"]),
+            x_host=int(cfg["PROXY_FIX_X_HOST"]),
+            x_prefix=int(cfg["PROXY_FIX_X_PREFIX"]),
+        )
+
+    app.before_request(refuse_oversized_body)
+    app.before_request(refuse_huge_integers)
+    app.before_request(refuse_nul_bytes)
+
+    @app.after_request
+    def security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        if request.is_secure:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response

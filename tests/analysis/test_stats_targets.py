@@ -1,0 +1,150 @@
+"""Target judgement, ranking policy and sample-size planning (worked examples from shared/domain.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis import (
+    KHANH_HOA_POLICY,
+    RankingPolicy,
+    additional_responses_needed,
+    judge,
+    judge_array,
+    min_n_all_satisfied,
+    proportion_ci,
+    sample_size_for_margin,
+    sample_size_for_power,
+)
+from analysis.planning import _wilson_half_width
+from analysis._validation import z_quantile
+
+
+# --------------------------------------------------------------------------
+# judge
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "admin"), [(0.85, "met", True), (0.90, "inconclusive", True), (0.95, "not_met", False)]
+)
+def test_domain_example_180_of_200(target: float, status: str, admin: bool) -> None:
+    # domain.md: 180/200, Wilson 95% 0.8506-0.9343: met vs 85%, inconclusive vs 90%, not met vs 95%.
+    low, high = proportion_ci(180, 200)
+    res = judge(0.9, low, high, target)
+    assert res.status == status
+    assert res.admin_met is admin
+    assert res.shortfall == pytest.approx(max(target - 0.9, 0.0))
+    assert res.estimate == 0.9 and not res.certainty_target
+
+
+def test_strict_target_boundary() -> None:
+    assert judge(0.95, 0.90, 0.97, 0.90).status == "met"
+    assert judge(0.95, 0.90, 0.97, 0.90, strict=True).status == "inconclusive"
+    assert judge(0.88, 0.85, 0.90, 0.90, strict=True).status == "not_met"
+    assert judge(0.90, 0.85, 0.93, 0.90, strict=True).admin_met is False
+    assert judge(0.90, 0.85, 0.93, 0.90).admin_met is True
+
+
+def test_hundred_percent_target() -> None:
+    low, high = proportion_ci(50, 50)
+    ok = judge(1.0, low, high, 1.0, n_dissatisfied=0)
+    assert ok.status == "met" and ok.certainty_target and "No interval can confirm" in ok.note
+    bad = judge(49 / 50, *proportion_ci(49, 50), 1.0, n_dissatisfied=1)
+    assert bad.status == "not_met" and bad.admin_met is False and "1 dissatisfied" in bad.note
+    unknown = judge(1.0, low, high, 1.0)
+    assert unknown.status == "inconclusive" and "No interval can confirm" in unknown.note
+    with pytest.raises(ValueError, match="never be met"):
+        judge(1.0, low, high, 1.0, strict=True)
+    assert ok.label_vi == "Đạt" and bad.label_vi == "Không đạt" and unknown.label_vi == "Chưa đủ căn cứ"
+
+
+def test_judge_validation_and_nan() -> None:
+    with pytest.raises(ValueError, match="target"):
+        judge(0.9, 0.8, 0.95, 90)
+    with pytest.raises(ValueError, match="low <= estimate"):
+        judge(0.7, 0.8, 0.95, 0.9)
+    assert judge(float("nan"), float("nan"), float("nan"), 0.9).status == "inconclusive"
+
+
+def test_judge_array_matches_scalar() -> None:
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 400, 300)
+    k = rng.binomial(n, 0.9)
+    low, high = proportion_ci(k, n)
+    est = k / n
+    arr = judge_array(est, low, high, 0.9)
+    for i in range(300):
+        one = judge(est[i], low[i], high[i], 0.9)
+        assert arr.status[i] == one.status and arr.admin_met[i] == one.admin_met
+    cert = judge_array(est, low, high, 1.0, n_dissatisfied=n - k)
+    assert set(cert.status[(n - k) == 0]) <= {"met"} and set(cert.status[(n - k) > 0]) <= {"not_met"}
+
+
+def test_khanh_hoa_policy() -> None:
+    assert KHANH_HOA_POLICY.can_rank_good(0.80) is False  # 80% or lower cannot be "good"
+    assert KHANH_HOA_POLICY.can_rank_good(0.8001) is True
+    assert KHANH_HOA_POLICY.can_rank_good(0.95, late_share=0.05) is False  # 5% or more late dossiers
+    assert KHANH_HOA_POLICY.can_rank_good(0.95, late_share=0.049) is True
+    assert KHANH_HOA_POLICY.barred_reasons(0.95, 0.01) == []
+    assert len(KHANH_HOA_POLICY.barred_reasons(0.75, 0.10)) == 2
+    np.testing.assert_array_equal(KHANH_HOA_POLICY.can_rank_good(np.array([0.7, 0.85])), [False, True])
+    stricter = RankingPolicy(name="other", min_index=0.85, index_inclusive=False, max_late_share=None)
+    assert stricter.can_rank_good(0.85) is True and stricter.can_rank_good(0.849) is False
+
+
+# --------------------------------------------------------------------------
+# Planning
+# --------------------------------------------------------------------------
+
+
+def test_min_n_with_nobody_dissatisfied() -> None:
+    # domain.md: 19 for 0.85, 29 for 0.90, 59 for 0.95 (one-sided 95%, exact binomial: target**n <= 0.05).
+    assert min_n_all_satisfied(0.85) == 19
+    assert min_n_all_satisfied(0.90) == 29
+    assert min_n_all_satisfied(0.95) == 59
+    assert 0.85**19 <= 0.05 < 0.85**18
+
+
+def test_min_n_with_some_dissatisfied_is_minimal() -> None:
+    for d in (1, 3):
+        n = min_n_all_satisfied(0.9, n_dissatisfied=d)
+        assert stats.binom.sf(n - d - 1, n, 0.9) <= 0.05 < stats.binom.sf(n - d - 2, n - 1, 0.9)
+    with pytest.raises(ValueError, match="100%"):
+        min_n_all_satisfied(1.0)
+
+
+def test_power_sample_size() -> None:
+    # domain.md: telling 0.85 from 0.90 at one-sided alpha 0.05 with 80% power takes 283.
+    assert sample_size_for_power(0.85, 0.90) == 283
+    assert sample_size_for_power(0.85, 0.90, one_sided=False) > 283
+
+
+@pytest.mark.parametrize("p", [0.5, 0.8, 0.85, 0.9, 0.97, 1.0])
+@pytest.mark.parametrize("margin", [0.02, 0.05, 0.1])
+def test_sample_size_for_margin_is_minimal(p: float, margin: float) -> None:
+    z = z_quantile(0.95)
+    n = sample_size_for_margin(p, margin)
+    assert _wilson_half_width(p, n, z) <= margin
+    assert n == 1 or _wilson_half_width(p, n - 1, z) > margin
+    # And the half-width of the actual interval at k = p n agrees.
+    low, high = proportion_ci(p * n, n)
+    assert (high - low) / 2 <= margin + 1e-12
+    wald = sample_size_for_margin(p, margin, method="wald")
+    assert wald == max(int(np.ceil(z * z * p * (1 - p) / margin**2 - 1e-9)), 1)
+
+
+def test_additional_responses_needed() -> None:
+    k, n = 27, 30  # 90% so far
+    m = additional_responses_needed(k, n, 0.85)
+    rate = k / n
+    assert proportion_ci(k + rate * m, n + m)[0] >= 0.85
+    assert proportion_ci(k + rate * (m - 1), n + m - 1)[0] < 0.85
+    assert additional_responses_needed(180, 200, 0.85) == 0  # already met
+    assert additional_responses_needed(10, 20, 0.85) is None  # the rate is below the target
+    assert additional_responses_needed(20, 20, 1.0) is None  # no interval confirms 100%
+    arr = additional_responses_needed(np.array([27, 180, 10]), np.array([30, 200, 20]), 0.85)
+    np.testing.assert_array_equal(arr, [m, 0, -1])
+    with pytest.raises(ValueError, match="fractional"):
+        additional_responses_needed(27, 30, 0.85, method="clopper_pearson")

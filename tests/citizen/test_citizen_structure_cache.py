@@ -1,0 +1,146 @@
+"""The per-process cache of questionnaire structure on the submission path
+(``surveyapp.citizen.structure``): an unfrozen version edited in place by an official is seen
+by the next submission; a frozen version is served from the cache (no questionnaire queries)."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from surveyapp.citizen import structure
+from surveyapp.extensions import db
+from surveyapp.models import Option, Question, Questionnaire, Survey
+
+from .conftest import form_start, responses
+
+
+def own_questionnaire(place) -> Survey:
+    """A unit's own questionnaire (not standard, no responses yet: editable in place), deployed on the desk."""
+    q = Questionnaire(family="own-cache-test", version=1, title_vi="Phiếu riêng", title_en="Own form",
+                      sector="administrative", indicator="overall_rate", organisation_id=place.province.id)
+    q.questions.append(Question(
+        position=1, code="svc", type="choice", text_vi="Dịch vụ nào?", text_en="Which service?", required=True,
+        options=[Option(position=1, code="a", label_vi="A", label_en="A", value=1, is_satisfied=True),
+                 Option(position=2, code="b", label_vi="B", label_en="B", value=2)],
+    ))
+    survey = Survey(questionnaire=q, organisation=place.province, name="Phiếu riêng", starts_on=date(2026, 1, 1),
+                    status="open", channel_qr=True, service_points=[place.desk])
+    db.session.add_all([q, survey])
+    db.session.commit()
+    return survey
+
+
+def post(client, place, survey, key, answer):
+    fields = form_start(client.application, survey.id, key=key) | {"q_svc": answer}
+    return client.post(f"/s/{place.desk.code}", data=fields)
+
+
+def post_ids(client, code: str, survey_id: int, key: str, answer: str):
+    """``post`` without touching ORM objects (which a commit expires): only the request's own statements run."""
+    fields = form_start(client.application, survey_id, key=key) | {"q_svc": answer}
+    return client.post(f"/s/{code}", data=fields)
+
+
+def test_edit_of_unfrozen_questionnaire_is_seen_by_the_next_submission(client, place):
+    structure.clear_cache()
+    survey = own_questionnaire(place)
+    # Option "c" does not exist yet: refused, nothing stored, the version stays unfrozen.
+    assert post(client, place, survey, "a" * 32, "c").status_code == 422
+    assert responses() == []
+
+    # An official edits the unfrozen version in place (the admin pages do so while it has no responses).
+    option = db.session.scalar(sa.select(Option).where(Option.code == "b", Option.question_id == survey.questionnaire.questions[0].id))
+    option.code = "c"
+    db.session.commit()
+    assert not survey.questionnaire.is_frozen()
+
+    assert post(client, place, survey, "b" * 32, "c").status_code == 303
+    stored = responses()
+    assert len(stored) == 1 and stored[0].answers[0].option_id == option.id
+    # The old code is gone for good.
+    assert post(client, place, survey, "c" * 32, "b").status_code == 422
+
+
+def test_frozen_questionnaire_is_served_from_the_cache(client, place):
+    structure.clear_cache()
+    survey = own_questionnaire(place)
+    assert post(client, place, survey, "a" * 32, "a").status_code == 303  # first response: now frozen
+    assert post(client, place, survey, "b" * 32, "b").status_code == 303  # read once more, then cached
+
+    code, survey_id = place.desk.code, survey.id
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert post_ids(client, code, survey_id, "c" * 32, "a").status_code == 303
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    # One read (service point + open surveys), two inserts: no question/option queries.
+    assert len(statements) == 3, statements
+    assert not any("FROM question" in s or "FROM option" in s for s in statements)
+    assert [len(r.answers) for r in responses()] == [1, 1, 1]
+
+
+FORM_CASES = [
+    {},
+    {"key": "k" * 32, "started": "s" * 40},
+    {"key": "k" * 15, "started": "s" * 40},
+    {"key": "k" * 65, "started": "s" * 40},
+    {"key": "k" * 32 + "\n", "started": "s" * 40},
+    {"key": "k" * 31 + "!", "started": "s" * 40},
+    {"key": "k" * 32, "started": "s" * 9},
+    {"key": "k" * 32, "started": "s" * 401},
+    {"key": "k" * 32, "started": "s" * 40, "website": "   " * 300},
+    {"key": "k" * 32, "started": "s" * 40, "website": "x" * 501},
+    {"key": "k" * 32, "started": "s" * 40, "website": " bot ", "contact": " 0912 ", "contact_consent": "y"},
+    {"key": "k" * 32, "started": "s" * 40, "contact_consent": "false"},
+    {"key": "k" * 32, "started": "s" * 40, "contact_consent": ""},
+    {"key": ["k" * 32, "bad"], "started": ["s" * 40, "t"], "contact_consent": ["", "y"]},
+]
+
+
+def test_submitted_fields_read_like_the_survey_form(app):
+    """``forms.read_submitted`` (the POST shortcut) accepts and reads exactly what ``SurveyForm`` does."""
+    from werkzeug.datastructures import MultiDict
+
+    from surveyapp.citizen.forms import SurveyForm, read_submitted
+
+    for case in FORM_CASES:
+        data = MultiDict([(k, v) for k, values in case.items() for v in (values if isinstance(values, list) else [values])])
+        with app.test_request_context("/s/x", method="POST", data=data):
+            from flask import request
+
+            form = SurveyForm()
+            valid = form.validate_on_submit()
+            fields = read_submitted(request.form)
+            assert fields is not False
+            assert (fields is not None) == valid, case
+            if valid:
+                assert (fields.key, fields.started, fields.website, fields.contact, fields.contact_consent) == (
+                    form.key.data, form.started.data, form.website.data, form.contact.data,
+                    bool(form.contact_consent.data)), case
+
+
+def test_cached_structure_expires(client, place, monkeypatch):
+    """Even a cached (frozen) version is read again after ``TTL_SECONDS``."""
+    structure.clear_cache()
+    survey = own_questionnaire(place)
+    assert post(client, place, survey, "a" * 32, "a").status_code == 303
+    assert post(client, place, survey, "b" * 32, "a").status_code == 303  # now cached
+    code, survey_id = place.desk.code, survey.id
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    now = structure._clock()
+    monkeypatch.setattr(structure, "_clock", lambda: now + structure.TTL_SECONDS + 1)
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert post_ids(client, code, survey_id, "c" * 32, "a").status_code == 303
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert any("FROM question" in s for s in statements), statements

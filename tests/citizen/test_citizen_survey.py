@@ -1,0 +1,339 @@
+"""The survey page over HTTP: which survey, every refusal, storing once, flags and privacy."""
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from surveyapp.citizen.responses import choose_survey
+from surveyapp.extensions import db
+from surveyapp.models import Response
+from surveyapp.qr import issue_dossier_token
+
+from .conftest import answers_by_code, count, form_start, responses
+
+SIPAS_ANSWERS = {"q_access_a1": "v5", "q_access_a2": "v2", "q_access_a3": "na", "q_overall": "v4",
+                 "q_comment": "Cán bộ nhiệt tình. Gọi tôi 0912 345 678 hoặc a.b@mail.vn, CCCD 001099012345."}
+
+
+def post(client, place, data, survey=None, seconds_ago=60, key="k" * 32, code=None, query="", headers=None):
+    survey = survey or place.sipas
+    fields = form_start(client.application, survey.id, key=key, seconds_ago=seconds_ago) | data
+    return client.post(f"/s/{code or place.counter.code}{query}", data=fields, headers=headers or {})
+
+
+def test_full_questionnaire_preferred_over_quick_rating_and_quick_for_dossiers(app, place):
+    assert choose_survey(place.counter) == place.sipas
+    assert choose_survey(place.counter, for_dossier=True) == place.quick
+    assert choose_survey(place.desk) == place.quick
+    place.sipas.ends_on = date.today() - timedelta(days=1)
+    db.session.commit()
+    assert choose_survey(place.counter) == place.quick
+
+
+def test_survey_page_in_vietnamese_by_default_and_english_on_request(client, place):
+    page = client.get(f"/s/{place.counter.code}").get_data(as_text=True)
+    assert "Khảo sát sự hài lòng về dịch vụ hành chính công" in page and "Quầy 1 – Tư pháp" in page
+    assert 'lang="vi"' in page and "Rất hài lòng" in page and "<fieldset" in page and "<legend>" in page
+    en = client.get(f"/s/{place.counter.code}", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "Satisfaction with administrative services" in en and "Very satisfied" in en and "Send" in en
+    switched = client.get(f"/s/{place.counter.code}?lang=en").get_data(as_text=True)
+    assert "Counter 1 – Justice" in switched
+
+
+UNAVAILABLE = [
+    ("unknown", 404, "Không tìm thấy khảo sát"),
+    ("sp_inactive", 410, "Điểm phục vụ đã ngừng khảo sát"),
+    ("org_inactive", 410, "Điểm phục vụ đã ngừng khảo sát"),
+    ("closed", 410, "Khảo sát đã kết thúc"),
+    ("not_started", 410, "Khảo sát đã kết thúc"),
+    ("ended", 410, "Khảo sát đã kết thúc"),
+    ("kiosk_only", 410, "Khảo sát đã kết thúc"),
+]
+
+
+def test_unavailable_survey_pages(client, place):
+    """Each case on its own, the others restored: its own page, status and no response stored."""
+    for change, status, text in UNAVAILABLE:
+        place.desk.active = place.province.active = True
+        place.quick.status, place.quick.channel_qr = "open", True
+        place.quick.starts_on, place.quick.ends_on = date(2026, 1, 1), None
+        code = place.desk.code
+        if change == "unknown":
+            code = "khongcoma9"
+        elif change == "sp_inactive":
+            place.desk.active = False
+        elif change == "org_inactive":
+            place.province.active = False
+        elif change == "closed":
+            place.quick.status = "closed"
+        elif change == "not_started":
+            place.quick.starts_on = date.today() + timedelta(days=3)
+        elif change == "ended":
+            place.quick.ends_on = date.today() - timedelta(days=1)
+        elif change == "kiosk_only":
+            place.quick.channel_qr = False
+        db.session.commit()
+        for method in (client.get, client.post):
+            r = method(f"/s/{code}")
+            assert r.status_code == status, change
+            assert text in r.get_data(as_text=True), change
+    assert count(Response) == 0
+
+
+def test_valid_response_stored_once_with_answers(client, place):
+    r = post(client, place, SIPAS_ANSWERS)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/s/{place.counter.code}/cam-on")
+    assert "Cảm ơn Ông/Bà!" in client.get(r.headers["Location"]).get_data(as_text=True)
+    [resp] = responses()
+    assert (resp.survey_id, resp.service_point_id, resp.channel, resp.language) == (
+        place.sipas.id, place.counter.id, "qr", "vi")
+    assert resp.flag is None and resp.duration_ms >= 59_000 and resp.contact is None
+    a = answers_by_code(resp)
+    assert set(a) == {"access_a1", "access_a2", "access_a3", "overall", "comment"}
+    assert (a["access_a1"].value, a["access_a1"].satisfied) == (5, 1)
+    assert (a["access_a2"].value, a["access_a2"].satisfied) == (2, 0)
+    assert (a["access_a3"].value, a["access_a3"].satisfied, a["access_a3"].option.code) == (None, None, "na")
+    assert (a["overall"].value, a["overall"].satisfied) == (4, None)  # overall does not count in the index
+    assert all(x.service_point_id == place.counter.id and x.submitted_at == resp.submitted_at for x in a.values())
+    # Privacy: the comment is masked, no raw address or agent stored.
+    assert a["comment"].text == "Cán bộ nhiệt tình. Gọi tôi [số điện thoại] hoặc [email], CCCD [số định danh]."
+    assert resp.client_hash and len(resp.client_hash) == 32 and "127.0.0.1" not in resp.client_hash
+
+    # Reposting the same form (reload, double tap) shows the thank-you again and stores nothing;
+    # neither does reloading the thank-you page.
+    again = post(client, place, SIPAS_ANSWERS)
+    assert again.status_code == 303
+    for _ in range(3):
+        assert client.get(f"/s/{place.counter.code}/cam-on").status_code == 200
+    assert count(Response) == 1
+
+
+def test_two_concurrent_identical_submits_store_one_response(app, place):
+    barrier = threading.Barrier(2)
+    statuses = []
+    fields = form_start(app, place.sipas.id, key="race" * 8) | SIPAS_ANSWERS
+    url = f"/s/{place.counter.code}"
+
+    def submit():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(url, data=fields).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert statuses == [303, 303]
+    assert count(Response) == 1
+
+
+def test_invalid_quick_rating_refused_in_users_language(client, place):
+    cases = [
+        ({}, "Vui lòng trả lời câu hỏi này.", "Please answer this question."),
+        ({"q_rating": "v9"}, "Lựa chọn không hợp lệ", "Invalid choice"),
+        ({"q_rating": ["v4", "v1"]}, "Câu trả lời không hợp lệ.", "Invalid answer."),
+    ]
+    for data, message_vi, message_en in cases:
+        for lang, message in (("vi", message_vi), ("en", message_en)):
+            r = post(client, place, data, survey=place.quick, code=place.desk.code, query=f"?lang={lang}")
+            page = r.get_data(as_text=True)
+            assert r.status_code == 422
+            assert message in page
+            assert 'aria-describedby="err-rating"' in page and 'aria-invalid="true"' in page
+    assert count(Response) == 0
+
+
+def test_invalid_full_questionnaire_keeps_answers_and_stores_nothing(client, place):
+    cases = [
+        ({"q_comment": "x" * 1001}, "comment", "Tối đa 1000 ký tự (bạn đã nhập 1001 ký tự)."),
+        ({"q_access_a1": "v7"}, "access_a1", "Lựa chọn không hợp lệ"),
+        ({"q_overall": "na"}, "overall", "Lựa chọn không hợp lệ"),  # overall has no "no opinion"
+    ]
+    for data, field, message in cases:
+        r = post(client, place, {"q_access_a2": "v4", "q_comment": "Góp ý của tôi"} | data)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and message in page and f'id="err-{field}"' in page
+        assert 'name="q_access_a2" value="v4" data-value="4" checked' in page  # answers stay filled in
+        if field != "comment":
+            assert ">Góp ý của tôi</textarea>" in page
+    assert count(Response) == 0
+
+
+def test_number_out_of_range_and_not_a_number(client, app, standard, place):
+    from surveyapp.models import Survey
+
+    health = Survey(questionnaire=standard["health-outpatient"], organisation=place.province, name="BV",
+                    starts_on=date(2026, 1, 1), status="open", channel_qr=True, service_points=[place.desk])
+    place.quick.status = "closed"
+    db.session.add(health)
+    db.session.commit()
+    for raw, message in (("101", "Vui lòng nhập một số từ 0 đến 100."), ("abc", "Vui lòng nhập một số nguyên.")):
+        r = post(client, place, {"q_expectation": raw}, survey=health, code=place.desk.code)
+        assert r.status_code == 422 and message in r.get_data(as_text=True)
+    assert count(Response) == 0
+    assert post(client, place, {"q_expectation": "85"}, survey=health, code=place.desk.code).status_code == 303
+    assert answers_by_code(responses()[0])["expectation"].value == 85
+
+
+def test_malformed_submission_refused(client, place):
+    for fields in ({"key": "short"}, {"started": "forged.token"}, {"key": "other" * 8}, {"started": None}):
+        data = form_start(client.application, place.sipas.id) | SIPAS_ANSWERS | fields
+        data = {k: v for k, v in data.items() if v is not None}
+        r = client.post(f"/s/{place.counter.code}", data=data)
+        assert r.status_code == 400 and "Yêu cầu không hợp lệ" in r.get_data(as_text=True), fields
+    assert count(Response) == 0
+    # A genuine form served while the survey was open, sent after it closed.
+    place.sipas.status = "closed"
+    db.session.commit()
+    r = post(client, place, SIPAS_ANSWERS)  # form served while it was open
+    assert r.status_code == 410 and count(Response) == 0
+
+
+def test_csrf_required(make_app):
+    from .conftest import build_place
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        place = build_place(standard_for(app))
+        client = app.test_client()
+        r = post(client, place, SIPAS_ANSWERS)
+        assert r.status_code == 400 and "Phiên làm việc đã hết hạn" in r.get_data(as_text=True)
+        assert count(Response) == 0
+        # With the token from the page the same form is accepted.
+        page = client.get(f"/s/{place.counter.code}").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        assert post(client, place, SIPAS_ANSWERS | {"csrf_token": token}).status_code == 303
+        assert count(Response) == 1
+
+
+def standard_for(app):
+    from surveyapp.seed import seed_standard
+
+    families = seed_standard()
+    db.session.commit()
+    return families
+
+
+def test_honeypot_and_too_fast_are_stored_flagged(client, place):
+    assert post(client, place, SIPAS_ANSWERS | {"website": "http://spam"}, key="a" * 32).status_code == 303
+    assert post(client, place, SIPAS_ANSWERS, seconds_ago=2, key="b" * 32).status_code == 303
+    assert post(client, place, {"q_rating": "v4"}, survey=place.quick, code=place.desk.code, seconds_ago=4,
+                key="c" * 32).status_code == 303
+    assert post(client, place, {"q_rating": "v4"}, survey=place.quick, code=place.desk.code, seconds_ago=1,
+                key="d" * 32).status_code == 303
+    flags = {r.idempotency_key[0]: r.flag for r in responses()}
+    # 15 s minimum for the full questionnaire, 3 s for the quick rating.
+    assert flags == {"a": "honeypot", "b": "too_fast", "c": None, "d": "too_fast"}
+
+
+def test_contact_needs_explicit_consent(client, place):
+    r = post(client, place, SIPAS_ANSWERS | {"contact": "0912345678"})
+    assert r.status_code == 422 and "Vui lòng đánh dấu ô đồng ý" in r.get_data(as_text=True)
+    assert count(Response) == 0
+    assert post(client, place, SIPAS_ANSWERS | {"contact": "0912345678", "contact_consent": "y"}).status_code == 303
+    [resp] = responses()
+    assert resp.contact == "0912345678" and resp.contact_consent
+
+
+def test_follow_up_reason_only_after_low_rating(client, place):
+    for rating, key in (("v2", "l" * 32), ("v4", "h" * 32)):
+        r = post(client, place, {"q_rating": rating, "q_reason": "waiting_time"}, survey=place.quick,
+                 code=place.desk.code, key=key)
+        assert r.status_code == 303
+    low, high = (answers_by_code(r) for r in responses())
+    assert low["reason"].option.code == "waiting_time" and low["reason"].satisfied is None
+    assert low["rating"].satisfied == 0
+    assert "reason" not in high and high["rating"].satisfied == 1
+
+
+def dossier_url(app, place, dossier="000.00.12.H33-261121-0001"):
+    with app.test_request_context():
+        return f"/s/{place.counter.code}?d={issue_dossier_token(place.counter, dossier)}"
+
+
+def test_dossier_rated_once(client, app, place):
+    url = dossier_url(app, place)
+    page = client.get(url).get_data(as_text=True)
+    assert "Ông/Bà có hài lòng với sự phục vụ hôm nay không?" in page  # the quick rating on receipts
+    fields = form_start(app, place.quick.id, key="e" * 32) | {"q_rating": "v3"}
+    assert client.post(url, data=fields).status_code == 303
+    [resp] = responses()
+    assert resp.dossier_hash and len(resp.dossier_hash) == 64 and "H33" not in resp.dossier_hash
+    again = client.get(url)
+    assert again.status_code == 409 and "Hồ sơ này đã được đánh giá" in again.get_data(as_text=True)
+    # A second form opened before the first was sent: refused, still one response.
+    r = client.post(url, data=form_start(app, place.quick.id, key="f" * 32) | {"q_rating": "v1"})
+    assert r.status_code == 409 and count(Response) == 1
+    # The dossier number is normalised: spacing and case do not give a second vote.
+    other = dossier_url(app, place, " 000.00.12.h33-261121-0001 ")
+    assert client.get(other).status_code == 409
+
+    # A tampered token, or one issued for another service point, is refused.
+    fresh = dossier_url(app, place, "HS-khac")
+    tampered = fresh[:-3] + ("AAA" if not fresh.endswith("AAA") else "BBB")
+    r = client.get(tampered)
+    assert r.status_code == 404 and "Mã đánh giá hồ sơ không hợp lệ" in r.get_data(as_text=True)
+    foreign = fresh.replace(place.counter.code, place.desk.code, 1)
+    assert client.get(foreign).status_code == 404
+    assert count(Response) == 1
+
+
+def test_rate_limit_per_client(make_app):
+    from .conftest import build_place
+
+    app = make_app(RATELIMIT_ENABLED=True, SUBMIT_RATE_LIMIT_CLIENT="2 per hour")
+    with app.app_context():
+        place = build_place(standard_for(app))
+        client = app.test_client()
+        # Refused (invalid) submissions do not use up the quota.
+        assert post(client, place, {"q_comment": "x" * 2000}).status_code == 422
+        assert post(client, place, SIPAS_ANSWERS, key="1" * 32).status_code == 303
+        assert post(client, place, SIPAS_ANSWERS, key="2" * 32).status_code == 303
+        r = post(client, place, SIPAS_ANSWERS, key="3" * 32)
+        assert r.status_code == 429 and "Quá nhiều yêu cầu" in r.get_data(as_text=True)
+        assert "Traceback" not in r.get_data(as_text=True)
+        # Another phone is not affected; reading the page is never limited.
+        other = post(client, place, SIPAS_ANSWERS, key="4" * 32, headers={"User-Agent": "another phone"})
+        assert other.status_code == 303
+        assert client.get(f"/s/{place.counter.code}").status_code == 200
+        assert count(Response) == 3
+
+
+def test_rate_limit_per_service_point(make_app):
+    from .conftest import build_place
+
+    app = make_app(RATELIMIT_ENABLED=True, SUBMIT_RATE_LIMIT_POINT="2 per hour")
+    with app.app_context():
+        place = build_place(standard_for(app))
+        client = app.test_client()
+        for i in range(2):
+            assert post(client, place, SIPAS_ANSWERS, key=f"{i}" * 32, headers={"User-Agent": f"p{i}"}).status_code == 303
+        assert post(client, place, SIPAS_ANSWERS, key="9" * 32, headers={"User-Agent": "p9"}).status_code == 429
+        # The other service point keeps its own counter.
+        quick = post(client, place, {"q_rating": "v4"}, survey=place.quick, code=place.desk.code, key="8" * 32,
+                     headers={"User-Agent": "p8"})
+        assert quick.status_code == 303
+
+
+def test_rate_limits_shared_through_redis(make_app, redis_url):
+    """Two app servers on one Redis: the second sees the first one's count."""
+    import redis
+
+    from .conftest import build_place
+
+    settings = dict(RATELIMIT_ENABLED=True, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url, SECRET_KEY="shared",
+                    SUBMIT_RATE_LIMIT_CLIENT="1 per hour")
+    a, b = make_app(**settings), make_app(**settings)
+    with a.app_context():
+        place = build_place(standard_for(a))
+        survey_id, code = place.sipas.id, place.counter.code
+        first = a.test_client().post(f"/s/{code}", data=form_start(a, survey_id, key="1" * 32) | SIPAS_ANSWERS)
+        assert first.status_code == 303
+    assert any(b"submit-client" in k for k in redis.Redis.from_url(redis_url).keys("*"))
+    with b.app_context():
+        second = b.test_client().post(f"/s/{code}", data=form_start(b, survey_id, key="2" * 32) | SIPAS_ANSWERS)
+        assert second.status_code == 429
+        assert count(Response) == 1
