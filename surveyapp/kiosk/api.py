@@ -79,7 +79,8 @@ def api_enroll():
     if result is None:
         return error(400, "invalid_code", _("Mã đăng ký không đúng, đã hết hạn hoặc đã được sử dụng."))
     device, token = result
-    return jsonify(token=token, device={"id": device.id, "name": device.name}), 201
+    # The configuration comes along so the tablet shows its place at once, even offline.
+    return jsonify(token=token, device={"id": device.id, "name": device.name}, config=config_for(device)), 201
 
 
 @bp.post("/api/v1/kiosk/ratings")
@@ -184,7 +185,8 @@ def kiosk_paths() -> dict:
                 "responses": {
                     "201": {"description": "Enrolled", **_json({
                         "type": "object", "required": ["token"],
-                        "properties": {"token": {"type": "string"}, "device": {"$ref": "#/components/schemas/Device"}},
+                        "properties": {"token": {"type": "string"}, "device": {"$ref": "#/components/schemas/Device"},
+                                       "config": {"$ref": "#/components/schemas/KioskConfig"}},
                     })},
                     "400": {"description": "Malformed body, or a code that is wrong, expired or already used",
                             **_json(_error_schema())},

@@ -36,6 +36,8 @@ def test_enrolment_code_works_once_and_gives_a_token_stored_hashed(client, stand
     assert res.status_code == 201
     token = res.get_json()["token"]
     assert len(token) >= 40
+    # The tablet learns where it stands with its token, before its first heartbeat.
+    assert res.get_json()["config"]["service_point"]["name"]["vi"] == "Quầy"
     db.session.expire_all()
     assert device.token_hash and token not in device.token_hash and device.enrolled_at is not None
 

@@ -109,6 +109,7 @@ def test_enrol_rate_reset_debounce_and_language(live_server, tablet):
     page.set_default_timeout(10_000)
     enrol(page, live_server, code)
     assert page.get_by_role("heading", name="Ông/Bà có hài lòng với sự phục vụ hôm nay không?").is_visible()
+    # Shown from the enrolment answer itself, with no wait for the first heartbeat.
     assert page.locator("#place").inner_text() == "Quầy 1"
     assert_accessible(page)
 

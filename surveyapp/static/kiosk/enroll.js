@@ -34,7 +34,11 @@
         localStorage.setItem("surveyapp.kiosk.token", data.token);
         // A new enrolment starts afresh: a previous device's state must not linger.
         localStorage.removeItem("surveyapp.kiosk.disabled");
-        localStorage.removeItem("surveyapp.kiosk.config");
+        if (data.config) {
+          localStorage.setItem("surveyapp.kiosk.config", JSON.stringify(data.config));
+        } else {
+          localStorage.removeItem("surveyapp.kiosk.config");
+        }
         location.replace(form.dataset.kioskUrl);
       });
     }, function () { fail(form.dataset.msgNetwork); });
