@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     config_module.load(app, config)
 
+    from . import ratelimit
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimit.init_app(app)
     login_manager.init_app(app)
 
     with app.app_context():

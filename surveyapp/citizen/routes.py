@@ -19,6 +19,7 @@ from ..extensions import client_key, db, limiter
 from ..models import Question, Questionnaire, ServicePoint, Survey
 from ..privacy import client_fingerprint
 from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
+from ..ratelimit import Quota, counted
 from . import bp
 from .forms import MAX_DURATION_MS, SubmittedFields, SurveyForm, new_key, read_start, read_submitted, sign_start
 from .responses import (
@@ -35,14 +36,6 @@ from .structure import questionnaire_spec
 LONG_QUESTIONNAIRE = 6  # questions; above this the page shows sections and progress
 
 
-def _client_limit() -> str:
-    return current_app.config["SUBMIT_RATE_LIMIT_CLIENT"]
-
-
-def _point_limit() -> str:
-    return current_app.config["SUBMIT_RATE_LIMIT_POINT"]
-
-
 def _point_key() -> str:
     return "sp:" + str((request.view_args or {}).get("code", ""))
 
@@ -50,6 +43,11 @@ def _point_key() -> str:
 def _stored(response) -> bool:
     """Only stored responses use up the quota: a citizen correcting errors is not penalised."""
     return response.status_code == 303
+
+
+# Per phone (keyed hash of address and user agent, never the address) and per service point.
+SUBMIT_QUOTAS = (Quota("submit-client", "SUBMIT_RATE_LIMIT_CLIENT", client_key),
+                 Quota("submit-point", "SUBMIT_RATE_LIMIT_POINT", _point_key))
 
 
 def _status_page(kind: str, status: int):
@@ -145,9 +143,15 @@ def _min_seconds(indicator: str) -> float:
     return float(cfg["SUBMIT_MIN_SECONDS_QUICK"] if indicator == "quick" else cfg["SUBMIT_MIN_SECONDS"])
 
 
+@limiter.request_filter
+def _counted_here() -> bool:
+    """Flask-Limiter skips the survey page: its submissions are counted by ``SUBMIT_QUOTAS``
+    (and reading it is never limited), so resolving limits there would be work for nothing."""
+    return request.endpoint == "citizen.survey"
+
+
 @bp.route("/s/<code>", methods=["GET", "POST"])
-@limiter.limit(_client_limit, key_func=client_key, methods=["POST"], deduct_when=_stored, scope="submit-client")
-@limiter.limit(_point_limit, key_func=_point_key, methods=["POST"], deduct_when=_stored, scope="submit-point")
+@counted(*SUBMIT_QUOTAS, methods=("POST",), stored=_stored)
 def survey(code: str):
     """The survey a QR code leads to."""
     if request.method == "GET":

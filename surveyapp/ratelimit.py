@@ -1,0 +1,170 @@
+"""Submission quotas: several fixed-window limits taken in one storage round trip.
+
+Flask-Limiter guards every other public endpoint. The survey POST is the one hot path a QR
+campaign hammers, and its rule is "only stored responses count" (a citizen correcting a
+mistake is not penalised). With Flask-Limiter that rule costs a test before and a hit after
+for each of its two limits: four Redis round trips and the extension's bookkeeping, about
+half the cost of a submission under load (docs/PERFORMANCE.md). Here every limit of the
+request is taken at once before the view (one Lua call on Redis, in-process counters
+otherwise) and given back in the rare case nothing was stored.
+
+The counters live in the same storage as Flask-Limiter's (``RATELIMIT_STORAGE_URI``, Redis
+when ``REDIS_URL`` is set), through the ``limits`` package that Flask-Limiter itself uses, so
+several app servers share them. When that storage fails, counting goes on per process in
+memory (as ``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`` does for Flask-Limiter) and the storage is
+tried again after a growing pause: a citizen's answer is never refused because Redis is down.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, Response, current_app, make_response, request
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from werkzeug.exceptions import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+# KEYS: the counters; ARGV[1]: the amount; ARGV[i + 1]: the window of KEYS[i] in seconds.
+# A counter's window starts with its first hit, as in limits' fixed-window strategy.
+_TAKE = """
+local amount = tonumber(ARGV[1])
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCRBY', key, amount)
+  if n == amount then redis.call('EXPIRE', key, ARGV[i + 1]) end
+  counts[i] = n
+end
+return counts
+"""
+
+# Giving back never creates a counter that has expired meanwhile (it would never expire).
+_GIVE_BACK = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) then redis.call('DECRBY', key, ARGV[1]) end
+end
+return 0
+"""
+
+FALLBACK_PAUSES = (1, 2, 5, 10, 30, 60)  # seconds before the shared storage is tried again
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One limit: its name (part of the counter's key), the setting holding it ("10 per
+    hour") and the function giving the request's key (a client hash, a service point)."""
+    scope: str
+    setting: str
+    key: Callable[[], str]
+
+
+class QuotaStore:
+    """The counters of one app: the shared storage, and process memory when it fails."""
+
+    def __init__(self, uri: str, **options):
+        self.storage: Storage = storage_from_string(uri, **options)
+        self.memory = MemoryStorage()
+        # One round trip for all counters on a plain Redis; key by key on anything else
+        # (a cluster may keep the keys on different nodes).
+        self._scripts = None
+        if type(self.storage) is RedisStorage:
+            conn = self.storage.get_connection()
+            self._scripts = conn.register_script(_TAKE), conn.register_script(_GIVE_BACK)
+        self._failures = 0
+        self._retry_at = 0.0
+
+    def _shared_usable(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _failed(self, exc: Exception) -> None:
+        pause = FALLBACK_PAUSES[min(self._failures, len(FALLBACK_PAUSES) - 1)]
+        self._failures += 1
+        self._retry_at = time.monotonic() + pause
+        log.warning("rate-limit storage unavailable (%s); counting in memory for %ss", exc, pause)
+
+    def take(self, counters: list[tuple[str, int]]) -> tuple[list[int], Storage]:
+        """Add one to every counter; returns their new values and the storage that holds them."""
+        if self._shared_usable():
+            try:
+                values = self._incr(self.storage, counters)
+                self._failures = 0
+                return values, self.storage
+            except Exception as exc:  # noqa: BLE001 - any storage failure: count in memory instead
+                self._failed(exc)
+        return self._incr(self.memory, counters), self.memory
+
+    def _incr(self, storage: Storage, counters: list[tuple[str, int]]) -> list[int]:
+        if storage is self.storage and self._scripts is not None:
+            keys = [self.storage.prefixed_key(k) for k, _ in counters]
+            return [int(v) for v in self._scripts[0](keys, [1, *(window for _, window in counters)])]
+        return [storage.incr(key, window, 1) for key, window in counters]
+
+    def give_back(self, counters: list[tuple[str, int]], storage: Storage) -> None:
+        try:
+            if storage is self.storage and self._scripts is not None:
+                self._scripts[1]([self.storage.prefixed_key(k) for k, _ in counters], [1])
+            elif isinstance(storage, MemoryStorage):
+                for key, _ in counters:
+                    storage.decr(key, 1)
+            else:
+                for key, window in counters:
+                    storage.incr(key, window, -1)
+        except Exception as exc:  # noqa: BLE001 - a lost refund only makes the limit stricter
+            log.warning("could not give back a rate-limit count: %s", exc)
+
+    def seconds_left(self, key: str, storage: Storage) -> int:
+        try:
+            return max(1, int(storage.get_expiry(key) - time.time()))
+        except Exception:  # noqa: BLE001 - only a hint for Retry-After
+            return 60
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["surveyapp.quota"] = QuotaStore(app.config["RATELIMIT_STORAGE_URI"],
+                                                   **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
+            stored: Callable[[Response], bool] = lambda r: r.status_code < 400):
+    """Decorate a view: its requests in ``methods`` take one from every quota first (429 when
+    one is used up) and give it back unless ``stored(response)``."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if request.method not in methods or not current_app.config.get("RATELIMIT_ENABLED", True):
+                return view(*args, **kwargs)
+            store: QuotaStore = current_app.extensions["surveyapp.quota"]
+            limits = [_parse(current_app.config[q.setting]) for q in quotas]
+            counters = [(item.key_for("quota", q.scope, q.key()), item.get_expiry()) for q, item in zip(quotas, limits)]
+            values, storage = store.take(counters)
+            over = [i for i, (value, item) in enumerate(zip(values, limits)) if value > item.amount]
+            if over:
+                store.give_back(counters, storage)
+                refusal = TooManyRequests()
+                refusal.retry_after = max(store.seconds_left(counters[i][0], storage) for i in over)
+                raise refusal
+            try:
+                response = make_response(view(*args, **kwargs))
+            except BaseException:
+                store.give_back(counters, storage)
+                raise
+            if not stored(response):
+                store.give_back(counters, storage)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+__all__ = ["Quota", "QuotaStore", "counted", "init_app"]
