@@ -11,6 +11,8 @@ DEFAULTS = {
     # Minimum plausible completion time in seconds: faster responses are stored flagged "too_fast".
     "SUBMIT_MIN_SECONDS_QUICK": 3,
     "SUBMIT_MIN_SECONDS": 15,
+    # Seconds a process keeps a service point's open surveys for submissions (0: re-read each time).
+    "SUBMIT_TARGETS_TTL": 5,
     # Dossier tokens: API keys (comma-separated sha256 hex digests, or plain keys), lifetime, batch size.
     "DOSSIER_API_KEYS": "",
     "DOSSIER_TOKEN_MAX_AGE_DAYS": 90,

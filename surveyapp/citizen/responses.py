@@ -18,14 +18,17 @@ Rules (see also docs for the citizen path):
 """
 from __future__ import annotations
 
+import itertools
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from ..extensions import db
 from ..models import (
@@ -147,19 +150,50 @@ def _submission_statement() -> sa.Select:
 
 _SUBMISSION_TARGETS = _submission_statement()
 
+# A QR campaign posts to the same few service points thousands of times a day, while their open
+# surveys change a few times a year: each process keeps what ``submission_targets`` read for
+# ``SUBMIT_TARGETS_TTL`` seconds (0: not at all). A change to a survey, service point,
+# organisation or questionnaire flushed by this process empties the cache at once; the other
+# processes see it within the TTL (a survey closed by an official still takes answers for at
+# most that long there). Keys carry the database and the date, as open surveys depend on both.
+_targets: dict[tuple, tuple[float, PointForSubmission, list[OpenSurvey]]] = {}
+_TARGETS_MAX = 4096  # service points; when full the cache starts over
+_WATCHED = (Survey, ServicePoint, Organisation, Questionnaire)
+
+
+def forget_targets() -> None:
+    _targets.clear()
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _forget_on_change(session, flush_context, instances) -> None:
+    if _targets and any(isinstance(o, _WATCHED) for o in itertools.chain(session.new, session.dirty, session.deleted)):
+        _targets.clear()
+
 
 def submission_targets(code: str, on: date | None = None) -> tuple[PointForSubmission | None, list[OpenSurvey]]:
     """The service point ``code`` and its open QR surveys (same rules as ``open_qr_surveys``),
-    in one Core statement: the POST path's only read."""
-    rows = db.session.connection().execute(_SUBMISSION_TARGETS, {"code": code, "on": on or date.today()}).all()
+    in one Core statement, or from the short-lived cache above: the POST path's only read."""
+    on = on or date.today()
+    ttl = current_app.config["SUBMIT_TARGETS_TTL"]
+    key = (str(db.engine.url), code, on)
+    now = time.monotonic()
+    entry = _targets.get(key)
+    if entry is not None and entry[0] > now:
+        return entry[1], entry[2]
+    rows = db.session.connection().execute(_SUBMISSION_TARGETS, {"code": code, "on": on}).all()
     if not rows:
-        return None, []
+        return None, []  # unknown codes are not kept: anybody can make up as many as they like
     first = rows[0]
     point = PointForSubmission(first.id, first.code, bool(first.active), bool(first.org_active))
     surveys = [
         OpenSurvey(r.survey_id, r.questionnaire_id, r.family, r.version, r.created_at, bool(r.is_standard), r.indicator)
         for r in rows if r.survey_id is not None
     ]
+    if ttl > 0:
+        if len(_targets) >= _TARGETS_MAX:
+            _targets.clear()
+        _targets[key] = (now + ttl, point, surveys)
     return point, surveys
 
 
@@ -266,6 +300,34 @@ def validate_contact(contact: str | None, consent: bool) -> tuple[str | None, st
 
 _INSERT_RESPONSE = sa.insert(Response.__table__)
 _INSERT_ANSWER = sa.insert(Answer.__table__)
+_ANSWER_ARRAYS = (("question_id", sa.Integer), ("option_id", sa.Integer), ("value", sa.Integer), ("text", sa.Text),
+                  ("satisfied", sa.SmallInteger))
+
+
+def _insert_both_statement() -> sa.Insert:
+    """PostgreSQL: the response and all its answers in one statement (one round trip instead of
+    two): the response is inserted in a CTE and the answers come from arrays unnested in step,
+    so the statement is the same whatever the number of answers and is compiled once."""
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    response, answer = Response.__table__, Answer.__table__
+    inserted = (
+        sa.insert(response)
+        .values({name: sa.bindparam(name, type_=response.c[name].type) for name in _RESPONSE_FIELDS})
+        .returning(response.c.id)
+        .cte("inserted")
+    )
+    arrays = [sa.func.unnest(sa.bindparam("a_" + name, type_=ARRAY(kind))).label(name) for name, kind in _ANSWER_ARRAYS]
+    rows = sa.select(inserted.c.id, *arrays, sa.bindparam("service_point_id", type_=sa.Integer),
+                     sa.bindparam("submitted_at", type_=answer.c.submitted_at.type))
+    columns = ["response_id", *(name for name, _ in _ANSWER_ARRAYS), "service_point_id", "submitted_at"]
+    return sa.insert(answer).from_select(columns, rows).returning(answer.c.response_id)
+
+
+_RESPONSE_FIELDS = ("survey_id", "service_point_id", "channel", "submitted_at", "client_created_at", "language",
+                    "idempotency_key", "kiosk_device_id", "dossier_hash", "client_hash", "duration_ms", "flag",
+                    "contact", "contact_consent")
+_INSERT_BOTH = None  # built on first use: the models must be complete
 
 
 def store_response(
@@ -313,11 +375,20 @@ def store_response(
     ]
     try:
         conn = db.session.connection()
-        response_id = conn.execute(_INSERT_RESPONSE, response_row).inserted_primary_key[0]
-        if answer_rows:
-            for row in answer_rows:
-                row["response_id"] = response_id
-            conn.execute(_INSERT_ANSWER, answer_rows)
+        if answer_rows and conn.dialect.name == "postgresql":
+            global _INSERT_BOTH
+            if _INSERT_BOTH is None:
+                _INSERT_BOTH = _insert_both_statement()
+            params = dict(response_row)
+            for name, _ in _ANSWER_ARRAYS:
+                params["a_" + name] = [row[name] for row in answer_rows]
+            response_id = conn.execute(_INSERT_BOTH, params).first()[0]
+        else:
+            response_id = conn.execute(_INSERT_RESPONSE, response_row).inserted_primary_key[0]
+            if answer_rows:
+                for row in answer_rows:
+                    row["response_id"] = response_id
+                conn.execute(_INSERT_ANSWER, answer_rows)
         db.session.commit()
         return response_id, True
     except IntegrityError as exc:
@@ -338,5 +409,5 @@ def dossier_already_rated(dossier_hash: str) -> bool:
 
 
 __all__ = ["CleanAnswer", "AlreadyRated", "choose_survey", "open_qr_surveys", "accepts", "validate_answers",
-           "submission_targets", "PointForSubmission", "OpenSurvey",
+           "submission_targets", "forget_targets", "PointForSubmission", "OpenSurvey",
            "validate_contact", "store_response", "dossier_already_rated", "applies"]
