@@ -74,8 +74,9 @@ class Server:
         OUT.mkdir(exist_ok=True)
         self.log = (OUT / f"{name}.log").open("wb")
         self.proc = subprocess.Popen(
-            [GUNICORN, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--preload",
-             "--timeout", "30", "--graceful-timeout", "30", app_spec],
+            # Both sides run with surveyapp's production gunicorn settings.
+            [GUNICORN, "-c", "python:surveyapp.gunicorn_conf", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{self.port}", "--preload", "--timeout", "30", "--graceful-timeout", "30", app_spec],
             cwd=REPO, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -237,7 +238,8 @@ def bench_one(kind: str, args) -> dict:
     try:
         survey_id, code = seed(ours_uri, secret)
         limits = "1000000 per hour"  # counted, never reached by the single loopback client
-        env = {"DATABASE_URL": ours_uri, "SECRET_KEY": secret, "SURVEYAPP_RATELIMIT_ENABLED": "true",
+        env = {"DATABASE_URL": ours_uri, "SECRET_KEY": secret,
+               "SURVEYAPP_RATELIMIT_ENABLED": "false" if args.no_limits else "true",
                "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": limits, "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": limits}
         if args.redis:
             env["REDIS_URL"] = args.redis
@@ -344,6 +346,8 @@ def main() -> None:
                         help="runs per side, alternating which side goes first (percentiles: median of rounds)")
     parser.add_argument("--max-rate", type=int, default=2500, help="bodies prepared per second of run")
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    parser.add_argument("--no-limits", action="store_true",
+                        help="rate limiting off in surveyapp (to see what it costs; not the production shape)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk (make system-deps)")

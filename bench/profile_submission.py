@@ -215,12 +215,15 @@ def main() -> None:
             listener = lambda c, cu, st, p, ctx, em: statements.append(st.replace("\n", " ")[:160])  # noqa: E731
             with app.app_context():
                 sa.event.listen(db.engine, "before_cursor_execute", listener)
-            ours(args.warmup)
+            one = ours(args.warmup)
             with app.app_context():
                 sa.event.remove(db.engine, "before_cursor_execute", listener)
             print("statements of one submission:")
             for s in statements:
                 print("  ", s)
+            print(f"response: {one.status}, {len(one.get_data())} bytes of body, headers:")
+            for name, value in one.headers.items():
+                print(f"   {name}: {value[:100]}")
 
         offset = args.warmup + 1
         profiler = cProfile.Profile() if args.profile else None

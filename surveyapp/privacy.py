@@ -1,6 +1,7 @@
 """Privacy helpers: no raw IP address, user agent or personal number is ever stored."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -9,8 +10,16 @@ from datetime import datetime, timezone
 from flask import current_app, request
 
 
+@functools.lru_cache(maxsize=64)
+def _derived_key(secret: str, purpose: str) -> bytes:
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
 def _key(purpose: str) -> bytes:
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), purpose.encode(), hashlib.sha256).digest()
+    return _derived_key(current_app.config["SECRET_KEY"], purpose)
+
+
+_FINGERPRINT = "surveyapp.client_fingerprint"
 
 
 def client_fingerprint(day: str | None = None) -> str:
@@ -18,11 +27,17 @@ def client_fingerprint(day: str | None = None) -> str:
 
     Good enough to spot one phone voting many times on one day, useless to
     identify anybody afterwards: yesterday's key is derived from the date.
+    Today's is computed once per request (the rate limit and the stored response both use it).
     """
-    day = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    if day is None and _FINGERPRINT in request.environ:
+        return request.environ[_FINGERPRINT]
+    today = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
     addr = request.remote_addr or "-"
     agent = request.headers.get("User-Agent", "")
-    return hmac.new(_key("client:" + day), f"{addr}|{agent}".encode(), hashlib.sha256).hexdigest()[:32]
+    digest = hmac.new(_key("client:" + today), f"{addr}|{agent}".encode(), hashlib.sha256).hexdigest()[:32]
+    if day is None:
+        request.environ[_FINGERPRINT] = digest
+    return digest
 
 
 def keyed_hash(value: str, purpose: str) -> str:

@@ -10,21 +10,23 @@ otherwise) and given back in the rare case nothing was stored.
 
 The counters live in the same storage as Flask-Limiter's (``RATELIMIT_STORAGE_URI``, Redis
 when ``REDIS_URL`` is set), through the ``limits`` package that Flask-Limiter itself uses, so
-several app servers share them. When that storage fails, counting goes on per process in
-memory (as ``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`` does for Flask-Limiter) and the storage is
-tried again after a growing pause: a citizen's answer is never refused because Redis is down.
+several app servers share them. Without it (``memory://``) each process counts for itself.
+When the shared storage fails, counting goes on per process in memory (as
+``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`` does for Flask-Limiter) and the storage is tried
+again after a growing pause: a citizen's answer is never refused because Redis is down.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask, Response, current_app, make_response, request
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from limits.storage import RedisStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -62,23 +64,54 @@ class Quota:
     key: Callable[[], str]
 
 
+class LocalCounters:
+    """Fixed-window counters in this process: a dict with lazy expiry, swept when it grows.
+    (limits' MemoryStorage starts a timer thread every 10 ms under traffic to expire keys;
+    a submission does not need that.)"""
+
+    def __init__(self):
+        self._counts: dict[str, list] = {}  # key -> [count, window ends at (monotonic)]
+        self._lock = threading.Lock()
+        self._sweep_above = 10_000
+
+    def incr(self, key: str, window: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is None or entry[1] <= now:
+                entry = self._counts[key] = [0, now + window]
+                if len(self._counts) > self._sweep_above:
+                    self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                    self._sweep_above = max(10_000, 2 * len(self._counts))
+            entry[0] += 1
+            return entry[0]
+
+    def decr(self, key: str) -> None:
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is not None and entry[0] > 0:
+                entry[0] -= 1
+
+    def seconds_left(self, key: str) -> float:
+        entry = self._counts.get(key)
+        return entry[1] - time.monotonic() if entry else 0.0
+
+
 class QuotaStore:
-    """The counters of one app: the shared storage, and process memory when it fails."""
+    """The counters of one app: the shared storage (``None`` for ``memory://``), and process
+    memory when there is none or it fails."""
 
     def __init__(self, uri: str, **options):
-        self.storage: Storage = storage_from_string(uri, **options)
-        self.memory = MemoryStorage()
+        self.shared: Storage | None = None if uri.startswith("memory://") else storage_from_string(uri, **options)
+        self.local = LocalCounters()
         # One round trip for all counters on a plain Redis; key by key on anything else
         # (a cluster may keep the keys on different nodes).
         self._scripts = None
-        if type(self.storage) is RedisStorage:
-            conn = self.storage.get_connection()
+        if type(self.shared) is RedisStorage:
+            conn = self.shared.get_connection()
             self._scripts = conn.register_script(_TAKE), conn.register_script(_GIVE_BACK)
         self._failures = 0
         self._retry_at = 0.0
-
-    def _shared_usable(self) -> bool:
-        return time.monotonic() >= self._retry_at
 
     def _failed(self, exc: Exception) -> None:
         pause = FALLBACK_PAUSES[min(self._failures, len(FALLBACK_PAUSES) - 1)]
@@ -86,41 +119,41 @@ class QuotaStore:
         self._retry_at = time.monotonic() + pause
         log.warning("rate-limit storage unavailable (%s); counting in memory for %ss", exc, pause)
 
-    def take(self, counters: list[tuple[str, int]]) -> tuple[list[int], Storage]:
-        """Add one to every counter; returns their new values and the storage that holds them."""
-        if self._shared_usable():
+    def take(self, counters: list[tuple[str, int]]) -> tuple[list[int], bool]:
+        """Add one to every counter; returns their new values and whether the shared storage holds them."""
+        if self.shared is not None and time.monotonic() >= self._retry_at:
             try:
-                values = self._incr(self.storage, counters)
+                if self._scripts is not None:
+                    keys = [self.shared.prefixed_key(k) for k, _ in counters]
+                    values = [int(v) for v in self._scripts[0](keys, [1, *(window for _, window in counters)])]
+                else:
+                    values = [self.shared.incr(key, window, 1) for key, window in counters]
                 self._failures = 0
-                return values, self.storage
+                return values, True
             except Exception as exc:  # noqa: BLE001 - any storage failure: count in memory instead
                 self._failed(exc)
-        return self._incr(self.memory, counters), self.memory
+        return [self.local.incr(key, window) for key, window in counters], False
 
-    def _incr(self, storage: Storage, counters: list[tuple[str, int]]) -> list[int]:
-        if storage is self.storage and self._scripts is not None:
-            keys = [self.storage.prefixed_key(k) for k, _ in counters]
-            return [int(v) for v in self._scripts[0](keys, [1, *(window for _, window in counters)])]
-        return [storage.incr(key, window, 1) for key, window in counters]
-
-    def give_back(self, counters: list[tuple[str, int]], storage: Storage) -> None:
+    def give_back(self, counters: list[tuple[str, int]], shared: bool) -> None:
+        if not shared:
+            for key, _ in counters:
+                self.local.decr(key)
+            return
         try:
-            if storage is self.storage and self._scripts is not None:
-                self._scripts[1]([self.storage.prefixed_key(k) for k, _ in counters], [1])
-            elif isinstance(storage, MemoryStorage):
-                for key, _ in counters:
-                    storage.decr(key, 1)
+            if self._scripts is not None:
+                self._scripts[1]([self.shared.prefixed_key(k) for k, _ in counters], [1])
             else:
                 for key, window in counters:
-                    storage.incr(key, window, -1)
+                    self.shared.incr(key, window, -1)
         except Exception as exc:  # noqa: BLE001 - a lost refund only makes the limit stricter
             log.warning("could not give back a rate-limit count: %s", exc)
 
-    def seconds_left(self, key: str, storage: Storage) -> int:
+    def seconds_left(self, key: str, shared: bool) -> int:
         try:
-            return max(1, int(storage.get_expiry(key) - time.time()))
+            left = self.shared.get_expiry(key) - time.time() if shared else self.local.seconds_left(key)
         except Exception:  # noqa: BLE001 - only a hint for Retry-After
             return 60
+        return max(1, int(left))
 
 
 def init_app(app: Flask) -> None:
@@ -146,20 +179,20 @@ def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
             store: QuotaStore = current_app.extensions["surveyapp.quota"]
             limits = [_parse(current_app.config[q.setting]) for q in quotas]
             counters = [(item.key_for("quota", q.scope, q.key()), item.get_expiry()) for q, item in zip(quotas, limits)]
-            values, storage = store.take(counters)
+            values, shared = store.take(counters)
             over = [i for i, (value, item) in enumerate(zip(values, limits)) if value > item.amount]
             if over:
-                store.give_back(counters, storage)
+                store.give_back(counters, shared)
                 refusal = TooManyRequests()
-                refusal.retry_after = max(store.seconds_left(counters[i][0], storage) for i in over)
+                refusal.retry_after = max(store.seconds_left(counters[i][0], shared) for i in over)
                 raise refusal
             try:
                 response = make_response(view(*args, **kwargs))
             except BaseException:
-                store.give_back(counters, storage)
+                store.give_back(counters, shared)
                 raise
             if not stored(response):
-                store.give_back(counters, storage)
+                store.give_back(counters, shared)
             return response
 
         return wrapper

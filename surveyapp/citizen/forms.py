@@ -5,6 +5,7 @@ checked by ``responses.validate_answers`` so that the kiosk and the load tests s
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -22,7 +23,12 @@ MAX_DURATION_MS = 24 * 3600 * 1000
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="citizen-survey-start")
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="citizen-survey-start")
 
 
 def sign_start(key: str, survey_id: int, started_ms: int | None = None) -> str:

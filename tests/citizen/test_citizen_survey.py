@@ -295,6 +295,7 @@ def test_rate_limit_per_client(make_app):
         r = post(client, place, SIPAS_ANSWERS, key="3" * 32)
         assert r.status_code == 429 and "Quá nhiều yêu cầu" in r.get_data(as_text=True)
         assert "Traceback" not in r.get_data(as_text=True)
+        assert 3500 <= int(r.headers["Retry-After"]) <= 3600  # when the hour's window ends
         # Another phone is not affected; reading the page is never limited.
         other = post(client, place, SIPAS_ANSWERS, key="4" * 32, headers={"User-Agent": "another phone"})
         assert other.status_code == 303

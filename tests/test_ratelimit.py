@@ -1,0 +1,95 @@
+"""Submission quotas (``surveyapp.ratelimit``): every limit of a request taken in one Redis
+round trip, given back when nothing was stored, counted in process memory without Redis or
+while Redis fails, and Redis used again once it answers."""
+from __future__ import annotations
+
+import socket
+
+import redis as redis_lib
+
+from surveyapp import ratelimit
+from surveyapp.ratelimit import LocalCounters, QuotaStore
+
+COUNTERS = [("quota/submit-client/abc/10/1/hour", 3600), ("quota/submit-point/sp:x/600/1/hour", 3600)]
+
+
+def test_local_counters_count_per_window_and_give_back(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    local = LocalCounters()
+    assert [local.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    local.decr("a")
+    assert local.incr("a", 60) == 3
+    assert local.seconds_left("a") == 60
+    clock[0] += 61  # the window is over: counting starts again
+    assert local.incr("a", 60) == 1
+
+
+def test_local_counters_forget_expired_keys_when_they_pile_up(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    local = LocalCounters()
+    for i in range(10_001):  # one phone each, as on a busy day
+        local.incr(f"day1-{i}", 60)
+    assert len(local._counts) == 10_001  # nothing had expired yet: all kept
+    clock[0] += 61
+    for i in range(10_002):  # the next window's phones push it over the threshold (twice the survivors)
+        local.incr(f"day2-{i}", 60)
+    assert len(local._counts) == 10_002 and all(k.startswith("day2-") for k in local._counts)
+
+
+def test_redis_takes_all_counters_in_one_call_and_gives_back(redis_url):
+    client = redis_lib.Redis.from_url(redis_url)
+    store = QuotaStore(redis_url)
+    calls = []
+    real = store._scripts[0]
+    store._scripts = (lambda keys, args: calls.append(keys) or real(keys, args), store._scripts[1])
+
+    assert store.take(COUNTERS) == ([1, 1], True)
+    assert store.take(COUNTERS) == ([2, 2], True)
+    assert len(calls) == 2 and all(len(keys) == 2 for keys in calls)  # one round trip per request
+    keys = [store.shared.prefixed_key(k) for k, _ in COUNTERS]
+    assert all(3590 <= client.ttl(k) <= 3600 for k in keys)  # the window started with the first hit
+
+    store.give_back(COUNTERS, True)
+    assert [int(client.get(k)) for k in keys] == [1, 1]
+    client.delete(keys[0])  # expired meanwhile: giving back must not bring it back without expiry
+    store.give_back(COUNTERS, True)
+    assert client.get(keys[0]) is None and int(client.get(keys[1])) == 0
+
+
+def test_redis_failure_falls_back_to_memory_then_recovers(redis_url, monkeypatch, caplog):
+    store = QuotaStore(redis_url)
+    real = store._scripts
+
+    def broken(keys, args):
+        raise redis_lib.ConnectionError("gone")
+
+    store._scripts = (broken, real[1])
+    assert store.take(COUNTERS) == ([1, 1], False)  # counted here, the citizen is not refused
+    assert "counting in memory" in caplog.text
+    store._scripts = real
+    assert store.take(COUNTERS) == ([2, 2], False)  # still pausing before trying Redis again
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: store._retry_at + 0.1)
+    assert store.take(COUNTERS) == ([1, 1], True)  # Redis answers again and is used
+
+
+def test_unreachable_redis_is_not_retried_on_every_request():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = QuotaStore(f"redis://127.0.0.1:{port}/0")
+    attempts = []
+    real = store._scripts[0]
+    store._scripts = (lambda keys, args: attempts.append(1) or real(keys, args), store._scripts[1])
+    for _ in range(5):
+        assert store.take(COUNTERS)[1] is False
+    assert len(attempts) == 1
+
+
+def test_memory_uri_counts_in_process():
+    store = QuotaStore("memory://")
+    assert store.shared is None
+    assert store.take(COUNTERS) == ([1, 1], False)
+    store.give_back(COUNTERS, False)
+    assert store.take(COUNTERS) == ([1, 1], False)
