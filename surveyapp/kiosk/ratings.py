@@ -228,6 +228,11 @@ def _insert_fresh(device: KioskDevice, form: QuickForm, ratings: list[dict], now
         }
         for r, flag in zip(ratings, flags)
     ]
+    # In key order: two requests carrying the same ratings (two tabs of one tablet syncing one
+    # queue, a retry racing the original) then meet their common keys in the same order and
+    # queue behind each other, instead of each waiting on a key the other holds (a deadlock
+    # that PostgreSQL breaks after a second by failing one of them).
+    rows.sort(key=lambda row: row["idempotency_key"])
     # Core statements on the tables: the ORM's bulk path costs more than the database here.
     table = Response.__table__
     stmt = (

@@ -172,6 +172,36 @@ def test_concurrent_identical_batches_store_each_rating_once(make_app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 150
 
 
+def test_two_tabs_sending_one_queue_in_opposite_orders_neither_deadlock_nor_double_count(make_app):
+    """Two browser tabs of one tablet sync the same IndexedDB queue at once, one from each end.
+    Inserting the keys in the order received, PostgreSQL would have each transaction wait on a
+    key the other holds (a deadlock: one request fails after a second); stored in one order, they
+    queue behind each other."""
+    app = make_app()
+    kiosk = seeded_kiosk(app)
+    for _attempt in range(30):  # a race: each round has a few per cent chance of meeting it
+        batch = spaced(500)
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def send(ratings):
+            client = app.test_client()
+            barrier.wait()
+            res = client.post("/api/v1/kiosk/ratings", json={"ratings": ratings}, headers=kiosk.headers)
+            outcomes.append((res.status_code, res.get_json()))
+
+        threads = [threading.Thread(target=send, args=(b,)) for b in (batch, batch[::-1])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert [code for code, _ in outcomes] == [200, 200], outcomes
+        assert sum(body["stored"] for _, body in outcomes) == 500
+    with app.app_context():
+        assert stored_count() == 15_000
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 15_000
+
+
 def test_values_outside_the_scale_are_refused_and_not_stored(client, kiosk):
     bad = [rating(value) for value in (0, 5, -1, "4", 3.5, True, None)]
     good = rating(4)
