@@ -61,12 +61,12 @@ demo: install
 test: install-dev system-deps node-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Production-style server: gunicorn, 2 workers per core plus one, app preloaded so that a
-# replaced worker starts in milliseconds (see docs/DEPLOY.md).
+# Production-style server: gunicorn with surveyapp/gunicorn_conf.py (2 workers per core plus
+# one, app preloaded so that a replaced worker starts in milliseconds; WORKERS and BIND
+# override), see docs/DEPLOY.md.
 serve-prod: install
 	$(FLASK) init-db
-	$(VENV)/bin/gunicorn --preload --workers $${WORKERS:-$$((2 * $$(nproc) + 1))} --bind $${BIND:-127.0.0.1:8000} \
-		--access-logfile - --timeout 30 --graceful-timeout 20 'surveyapp:create_app()'
+	$(VENV)/bin/gunicorn -c python:surveyapp.gunicorn_conf --access-logfile - 'surveyapp:create_app()'
 
 translations: install
 	$(PY) -m surveyapp.i18n
