@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from admin_helpers import PASSWORD, cheap_hash
 from surveyapp.extensions import db
@@ -33,7 +34,7 @@ def test_sign_in_create_unit_service_point_survey_and_print_poster(province, pag
     page.get_by_label("Tên đăng nhập").fill("quantri")
     page.get_by_label("Mật khẩu").fill("sai-mat-khau")
     page.get_by_role("button", name="Đăng nhập").click()
-    assert page.locator("#login-error").is_visible()
+    expect(page.locator("#login-error")).to_be_visible()  # waits for the answer to the POST
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(base + "/admin/organisations")
@@ -42,13 +43,13 @@ def test_sign_in_create_unit_service_point_survey_and_print_poster(province, pag
     page.goto(base + "/admin/organisations/new")
     assert_accessible(page)
     page.get_by_role("button", name="Lưu").click()  # empty: errors next to the fields
-    assert page.locator("#name-error").inner_text() == "Vui lòng điền mục này."
+    expect(page.locator("#name-error")).to_have_text("Vui lòng điền mục này.")
     page.get_by_label("Mã đơn vị").fill("KA-XUANLOC")
     page.get_by_label("Tên đơn vị", exact=True).fill("UBND xã Xuân Lộc")
     page.get_by_label("Đơn vị cấp trên").select_option(label="UBND tỉnh Khánh An (KA)")
     page.get_by_role("button", name="Lưu").click()
     page.wait_for_url(base + "/admin/organisations")
-    assert page.get_by_role("rowheader", name="UBND xã Xuân Lộc").is_visible()
+    expect(page.get_by_role("rowheader", name="UBND xã Xuân Lộc")).to_be_visible()
 
     # Its service point, from the unit's row.
     page.get_by_role("row", name="UBND xã Xuân Lộc").get_by_role("link", name="Thêm điểm phục vụ").click()
@@ -67,7 +68,7 @@ def test_sign_in_create_unit_service_point_survey_and_print_poster(province, pag
     page.get_by_label("Trạng thái").select_option("open")
     page.get_by_role("button", name="Lưu").click()
     page.wait_for_url(base + "/admin/surveys")
-    assert page.get_by_role("rowheader", name="Đánh giá nhanh xã Xuân Lộc 2026").is_visible()
+    expect(page.get_by_role("rowheader", name="Đánh giá nhanh xã Xuân Lộc 2026")).to_be_visible()
 
     with province.app.app_context():
         survey = db.session.scalar(sa.select(Survey).where(Survey.name == "Đánh giá nhanh xã Xuân Lộc 2026"))

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 from kiosk_helpers import assert_accessible, make_kiosk
+from playwright.sync_api import expect
 
 from surveyapp.extensions import db
 from surveyapp.kiosk import devices
@@ -138,7 +139,7 @@ def test_enrol_rate_reset_debounce_and_language(live_server, tablet):
     # The language switch sits on the start screen and is remembered.
     page.wait_for_selector("#screen-start:not([hidden])")
     page.get_by_role("button", name="English").click()
-    assert page.get_by_role("heading", name="Are you satisfied with the service you received today?").is_visible()
+    expect(page.get_by_role("heading", name="Are you satisfied with the service you received today?")).to_be_visible()
     page.reload()
     page.wait_for_selector("#kiosk-root[data-ready='1']")
     assert page.get_by_role("button", name="Very satisfied").is_visible()
@@ -206,5 +207,5 @@ def test_idle_follow_up_returns_to_start_and_revoked_tablet_shows_disabled(live_
         db.session.remove()
     page.reload()
     page.wait_for_selector("#screen-disabled:not([hidden])")
-    assert page.get_by_role("heading", name="Thiết bị đã bị vô hiệu hóa").is_visible()
+    expect(page.get_by_role("heading", name="Thiết bị đã bị vô hiệu hóa")).to_be_visible()
     assert page.get_by_role("button", name=LABELS[4], exact=True).is_hidden()
