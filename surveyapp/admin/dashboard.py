@@ -19,6 +19,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 
 from .. import current_language, reports
 from ..auth.scope import (
@@ -30,7 +31,7 @@ from ..auth.scope import (
     service_point_in_scope,
 )
 from ..extensions import db
-from ..models import SECTORS, Answer, Organisation, Question, ServicePoint, Survey, survey_service_point
+from ..models import SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
 from ..privacy import mask_personal_data
 from . import bp
 from .audit import record as audit_record
@@ -217,6 +218,8 @@ def comments():
     page = max(request.args.get("page", 1, type=int), 1)
     stmt = reports.comments_query(sp.organisation if sp else org, f, state=state, text=text,
                                   service_point_id=sp.id if sp else None)
+    # Each comment shows its service point: loaded for the whole page at once, not one by one.
+    stmt = stmt.options(selectinload(Answer.response).joinedload(Response.service_point))
     rows = list(db.session.scalars(stmt.offset((page - 1) * COMMENTS_PER_PAGE).limit(COMMENTS_PER_PAGE + 1)))
     more = len(rows) > COMMENTS_PER_PAGE
     items = [(a, mask_personal_data(a.text or ""), reports.local_time(a.submitted_at)) for a in rows[:COMMENTS_PER_PAGE]]

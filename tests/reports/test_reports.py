@@ -304,6 +304,29 @@ def test_comments_masked_and_marked_handled_with_audit(client, demo):
     assert client.post(f"/admin/reports/comments/{other.id}/handled").status_code == 403
 
 
+def test_comments_page_queries_do_not_grow_with_the_comments(client, demo):
+    """One page of 50 comments costs the same few statements as a page of 5 (no query per comment)."""
+    login(client, "admin")
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def page_cost(query):
+        statements.clear()
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            html = client.get("/admin/reports/comments", query_string=query).get_data(as_text=True)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return html.count('class="comment'), len(statements)
+
+    few, few_cost = page_cost({**WIDE, "from": (date.today() - timedelta(days=3)).isoformat()})
+    many, many_cost = page_cost(WIDE)
+    assert 1 <= few < many and many >= 20, (few, many)
+    assert many_cost == few_cost, (few_cost, many_cost)
+
+
 def test_mark_handled_needs_csrf_token(make_app):
     from surveyapp.models import User
     from surveyapp.seed import seed_standard
