@@ -227,8 +227,9 @@ def main() -> None:
         seeded = seed(uri, secret, args.seed_responses, args.kiosks)
         before = count(uri, "SELECT count(*) FROM response")
         env = {"DATABASE_URL": uri, "SECRET_KEY": secret, "SURVEYAPP_RATELIMIT_ENABLED": "true",
-               # One loopback address stands for many phones: lift the per-client limit only.
+               # One loopback address stands for many phones: lift the limits (still counted).
                "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": "1000000 per hour",
+               "SURVEYAPP_SUBMIT_RATE_LIMIT_ADDRESS": "1000000 per hour",
                "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": "1000000 per hour"}
         if args.redis:
             env["REDIS_URL"] = args.redis

@@ -240,7 +240,8 @@ def bench_one(kind: str, args) -> dict:
         limits = "1000000 per hour"  # counted, never reached by the single loopback client
         env = {"DATABASE_URL": ours_uri, "SECRET_KEY": secret,
                "SURVEYAPP_RATELIMIT_ENABLED": "false" if args.no_limits else "true",
-               "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": limits, "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": limits}
+               "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": limits, "SURVEYAPP_SUBMIT_RATE_LIMIT_ADDRESS": limits,
+               "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": limits}
         if args.redis:
             env["REDIS_URL"] = args.redis
         ours = Server("surveyapp:create_app()", env, args.workers, f"ours-{kind}")

@@ -148,7 +148,8 @@ def main() -> None:
         limits = "1000000 per hour"
         config = {"SQLALCHEMY_DATABASE_URI": normalise_database_url(ours_uri), "SECRET_KEY": secret,
                   "RATELIMIT_ENABLED": not args.no_limits, "WTF_CSRF_ENABLED": True,
-                  "SUBMIT_RATE_LIMIT_CLIENT": limits, "SUBMIT_RATE_LIMIT_POINT": limits}
+                  "SUBMIT_RATE_LIMIT_CLIENT": limits, "SUBMIT_RATE_LIMIT_ADDRESS": limits,
+                  "SUBMIT_RATE_LIMIT_POINT": limits}
         if args.redis:
             config["RATELIMIT_STORAGE_URI"] = args.redis
         app = create_app(config)

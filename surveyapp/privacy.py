@@ -7,7 +7,7 @@ import hmac
 import re
 from datetime import datetime, timezone
 
-from flask import current_app, request
+from flask import current_app, request, session
 
 
 @functools.lru_cache(maxsize=64)
@@ -38,6 +38,30 @@ def client_fingerprint(day: str | None = None) -> str:
     if day is None:
         request.environ[_FINGERPRINT] = digest
     return digest
+
+
+def browser_fingerprint() -> str:
+    """``client_fingerprint`` plus the browser's own session, rotating daily: the per-phone
+    submission limit keys on it.
+
+    Address and user agent alone do not tell phones apart behind one address (a one-stop
+    centre's or a hospital's Wi-Fi): Chrome on Android now sends the same reduced user agent
+    from every phone model, so a whole waiting room would share one phone's quota. The session
+    cookie carries Flask-WTF's random CSRF secret, one per browser; a script that throws its
+    cookies away gets a new key each time and is held by the per-address and per-service-point
+    limits instead.
+    """
+    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
+    addr = request.remote_addr or "-"
+    agent = request.headers.get("User-Agent", "")
+    return hmac.new(_key("browser:" + day), f"{addr}|{agent}|{secret}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def address_fingerprint() -> str:
+    """A keyed hash of the client address alone, rotating daily (the per-address limit)."""
+    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return hmac.new(_key("address:" + day), (request.remote_addr or "-").encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def keyed_hash(value: str, purpose: str) -> str:

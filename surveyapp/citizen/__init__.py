@@ -5,8 +5,10 @@ bp = Blueprint("citizen", __name__)
 
 # Settings of this area, overridable in instance/config.py or as SURVEYAPP_<NAME>.
 DEFAULTS = {
-    # Rate limits on submissions (Flask-Limiter syntax); per client fingerprint and per service point.
+    # Rate limits on stored submissions (limits syntax): per browser (address, user agent and
+    # session), per address (phones behind one Wi-Fi share it) and per service point.
     "SUBMIT_RATE_LIMIT_CLIENT": "10 per hour",
+    "SUBMIT_RATE_LIMIT_ADDRESS": "200 per hour",
     "SUBMIT_RATE_LIMIT_POINT": "600 per hour",
     # Minimum plausible completion time in seconds: faster responses are stored flagged "too_fast".
     "SUBMIT_MIN_SECONDS_QUICK": 3,

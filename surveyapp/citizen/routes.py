@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import current_language
-from ..extensions import client_key, db, limiter
+from ..extensions import db, limiter
 from ..models import Question, Questionnaire, ServicePoint, Survey
-from ..privacy import client_fingerprint
+from ..privacy import address_fingerprint, browser_fingerprint, client_fingerprint
 from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
 from ..ratelimit import Quota, counted
 from . import bp
@@ -45,8 +45,10 @@ def _stored(response) -> bool:
     return response.status_code == 303
 
 
-# Per phone (keyed hash of address and user agent, never the address) and per service point.
-SUBMIT_QUOTAS = (Quota("submit-client", "SUBMIT_RATE_LIMIT_CLIENT", client_key),
+# Per browser (keyed hash of address, user agent and session), per address and per service
+# point; never the address itself (privacy.browser_fingerprint says why all three).
+SUBMIT_QUOTAS = (Quota("submit-client", "SUBMIT_RATE_LIMIT_CLIENT", browser_fingerprint),
+                 Quota("submit-address", "SUBMIT_RATE_LIMIT_ADDRESS", address_fingerprint),
                  Quota("submit-point", "SUBMIT_RATE_LIMIT_POINT", _point_key))
 
 

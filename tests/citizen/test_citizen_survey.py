@@ -1,6 +1,7 @@
 """The survey page over HTTP: which survey, every refusal, storing once, flags and privacy."""
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 
@@ -300,6 +301,36 @@ def test_rate_limit_per_client(make_app):
         other = post(client, place, SIPAS_ANSWERS, key="4" * 32, headers={"User-Agent": "another phone"})
         assert other.status_code == 303
         assert client.get(f"/s/{place.counter.code}").status_code == 200
+        assert count(Response) == 3
+
+
+def test_phones_behind_one_address_with_the_same_browser_each_have_their_own_quota(make_app):
+    """A centre's Wi-Fi: one address, and Chrome's reduced user agent is the same on every phone.
+    Each browser (its session) gets its own per-phone quota; the address as a whole has a larger one."""
+    from .conftest import build_place
+
+    app = make_app(RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True, SUBMIT_RATE_LIMIT_CLIENT="1 per hour",
+                   SUBMIT_RATE_LIMIT_ADDRESS="3 per hour")
+    agent = {"User-Agent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                           "Chrome/131.0.0.0 Mobile Safari/537.36"}
+    with app.app_context():
+        place = build_place(standard_for(app))
+        code = place.desk.code
+
+        def submit(phone, key):
+            page = phone.get(f"/s/{code}", headers=agent).get_data(as_text=True)
+            fields = {name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+                      for name in ("csrf_token", "started")}
+            fields.update(key=re.search(r'name="key"[^>]*value="([^"]*)"', page).group(1), q_rating="v4")
+            return phone.post(f"/s/{code}", data=fields, headers=agent)
+
+        phones = [app.test_client() for _ in range(4)]
+        assert submit(phones[0], 1).status_code == 303
+        assert submit(phones[0], 2).status_code == 429  # the same phone again: its own quota is used
+        assert submit(phones[1], 3).status_code == 303  # the next phone in the waiting room is not
+        assert submit(phones[2], 4).status_code == 303
+        refused = submit(phones[3], 5)  # the address's quota (3) is used up
+        assert refused.status_code == 429 and "Quá nhiều yêu cầu" in refused.get_data(as_text=True)
         assert count(Response) == 3
 
 
