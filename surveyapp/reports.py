@@ -1388,8 +1388,8 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang) ->
 @click.option("--rebuild", is_flag=True, help="Recompute those months and days even if already rolled up.")
 @with_appcontext
 def report_refresh_command(months: int, rebuild: bool) -> None:
-    """Precompute the report rollups of complete months and of the current month's complete days
-    (for a cron job).
+    """Precompute the report rollups of complete months and of the current month's complete days,
+    and prune the day rollups of months before the previous one (for a nightly cron job).
 
     Reports build a missing month or day on first use anyway; this only moves that work off
     the first request after a month or day ends.
@@ -1408,9 +1408,16 @@ def report_refresh_command(months: int, rebuild: bool) -> None:
     db.session.commit()
     built = ensure_rollups(keys)
     built_days = ensure_day_rollups(days)
+    # Day cells of months before the previous one only serve periods with a mid-month edge
+    # there, and such a day is rebuilt on demand (one small aggregate): without pruning they
+    # would pile up forever, one set per day, service point, survey and channel.
+    pruned = db.session.execute(
+        sa.delete(ReportRollup).where(ReportRollup.day != 0, ReportRollup.month < _month_key(first) - 1)
+    ).rowcount
+    db.session.commit()
     click.echo(f"{len(built)} month(s) rolled up, {len(keys) - len(built)} already present; "
-               f"{len(built_days)} day(s) of this month rolled up, {len(days) - len(built_days)} already present "
-               f"({time.perf_counter() - t0:.1f} s).")
+               f"{len(built_days)} day(s) of this month rolled up, {len(days) - len(built_days)} already present; "
+               f"{pruned} day cell(s) of older months pruned ({time.perf_counter() - t0:.1f} s).")
 
 
 commands = [report_command, report_refresh_command]

@@ -3,6 +3,7 @@ numbers of the raw-answer path, for every scope, filter and period shape."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -234,3 +235,17 @@ def test_report_refresh_command(app, flagged_demo, runner):
     assert markers() == {limit - 3, limit - 2, limit - 1}
     assert day_markers() == this_month
     assert "report-refresh" in runner.invoke(args=["report", "--help"]).output
+
+
+def test_report_refresh_prunes_day_cells_of_old_months_which_rebuild_on_demand(app, flagged_demo, runner):
+    day_limit = reports.complete_day_limit()
+    first = day_limit.replace(day=1)
+    old_day = (first - timedelta(days=70)).replace(day=14)  # two months back or more
+    last_month_day = first - timedelta(days=3)
+    assert set(reports.ensure_day_rollups([old_day, last_month_day])) == {old_day, last_month_day}
+    result = runner.invoke(args=["report-refresh", "--months", "3"])
+    assert result.exit_code == 0, result.output
+    assert old_day not in day_markers() and last_month_day in day_markers()
+    assert re.search(r"[1-9]\d* day cell\(s\) of older months pruned", result.output), result.output
+    # A period with that day as an edge still gets it: rebuilt on first use.
+    assert reports.ensure_day_rollups([old_day]) == [old_day]
