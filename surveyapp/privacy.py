@@ -5,7 +5,7 @@ import functools
 import hashlib
 import hmac
 import re
-from datetime import datetime, timezone
+import time
 
 from flask import current_app, request, session
 
@@ -19,6 +19,12 @@ def _key(purpose: str) -> bytes:
     return _derived_key(current_app.config["SECRET_KEY"], purpose)
 
 
+def _daily_hash(purpose: str, text: str, day: str | None = None) -> str:
+    """32 hex digits of an HMAC under a key derived from the secret, the purpose and the UTC day."""
+    day = day or time.strftime("%Y-%m-%d", time.gmtime())
+    return hmac.digest(_key(f"{purpose}:{day}"), text.encode(), "sha256").hex()[:32]
+
+
 _FINGERPRINT = "surveyapp.client_fingerprint"
 
 
@@ -27,14 +33,11 @@ def client_fingerprint(day: str | None = None) -> str:
 
     Good enough to spot one phone voting many times on one day, useless to
     identify anybody afterwards: yesterday's key is derived from the date.
-    Today's is computed once per request (the rate limit and the stored response both use it).
+    Today's is computed once per request (stored with the response).
     """
     if day is None and _FINGERPRINT in request.environ:
         return request.environ[_FINGERPRINT]
-    today = day or datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    addr = request.remote_addr or "-"
-    agent = request.headers.get("User-Agent", "")
-    digest = hmac.new(_key("client:" + today), f"{addr}|{agent}".encode(), hashlib.sha256).hexdigest()[:32]
+    digest = _daily_hash("client", f"{request.remote_addr or '-'}|{request.headers.get('User-Agent', '')}", day)
     if day is None:
         request.environ[_FINGERPRINT] = digest
     return digest
@@ -51,17 +54,13 @@ def browser_fingerprint() -> str:
     cookies away gets a new key each time and is held by the per-address and per-service-point
     limits instead.
     """
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
-    addr = request.remote_addr or "-"
-    agent = request.headers.get("User-Agent", "")
-    return hmac.new(_key("browser:" + day), f"{addr}|{agent}|{secret}".encode(), hashlib.sha256).hexdigest()[:32]
+    return _daily_hash("browser", f"{request.remote_addr or '-'}|{request.headers.get('User-Agent', '')}|{secret}")
 
 
 def address_fingerprint() -> str:
     """A keyed hash of the client address alone, rotating daily (the per-address limit)."""
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    return hmac.new(_key("address:" + day), (request.remote_addr or "-").encode(), hashlib.sha256).hexdigest()[:32]
+    return _daily_hash("address", request.remote_addr or "-")
 
 
 def keyed_hash(value: str, purpose: str) -> str:
