@@ -102,8 +102,9 @@ class AppServer:
         env.update(self.env)
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [GUNICORN, "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "30", "--graceful-timeout", "5", "--preload", "surveyapp:create_app()"],
+            # The production settings module (preload, gc.freeze before fork), as make serve-prod.
+            [GUNICORN, "-c", "python:surveyapp.gunicorn_conf", "--workers", str(self.workers),
+             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "surveyapp:create_app()"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
