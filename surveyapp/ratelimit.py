@@ -3,10 +3,11 @@
 Flask-Limiter guards every other public endpoint. The survey POST is the one hot path a QR
 campaign hammers, and its rule is "only stored responses count" (a citizen correcting a
 mistake is not penalised). With Flask-Limiter that rule costs a test before and a hit after
-for each of its two limits: four Redis round trips and the extension's bookkeeping, about
-half the cost of a submission under load (docs/PERFORMANCE.md). Here every limit of the
-request is taken at once before the view (one Lua call on Redis, in-process counters
-otherwise) and given back in the rare case nothing was stored.
+for each limit: two Redis round trips per limit plus the extension's bookkeeping, which with
+two limits was a third of a submission's cost under load (docs/PERFORMANCE.md). Here every
+limit of the request (browser, address, service point) is taken at once before the view (one
+Lua call on Redis, in-process counters otherwise) and given back in the rare case nothing was
+stored.
 
 The counters live in the same storage as Flask-Limiter's (``RATELIMIT_STORAGE_URI``, Redis
 when ``REDIS_URL`` is set), through the ``limits`` package that Flask-Limiter itself uses, so
