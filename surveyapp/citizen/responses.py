@@ -327,7 +327,7 @@ def _insert_both_statement() -> sa.Insert:
 _RESPONSE_FIELDS = ("survey_id", "service_point_id", "channel", "submitted_at", "client_created_at", "language",
                     "idempotency_key", "kiosk_device_id", "dossier_hash", "client_hash", "duration_ms", "flag",
                     "contact", "contact_consent")
-_INSERT_BOTH = None  # built on first use: the models must be complete
+_INSERT_BOTH = _insert_both_statement()
 
 
 def store_response(
@@ -376,9 +376,6 @@ def store_response(
     try:
         conn = db.session.connection()
         if answer_rows and conn.dialect.name == "postgresql":
-            global _INSERT_BOTH
-            if _INSERT_BOTH is None:
-                _INSERT_BOTH = _insert_both_statement()
             params = dict(response_row)
             for name, _ in _ANSWER_ARRAYS:
                 params["a_" + name] = [row[name] for row in answer_rows]
