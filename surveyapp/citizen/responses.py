@@ -157,6 +157,7 @@ _SUBMISSION_TARGETS = _submission_statement()
 # processes see it within the TTL (a survey closed by an official still takes answers for at
 # most that long there). Keys carry the database and the date, as open surveys depend on both.
 _targets: dict[tuple, tuple[float, PointForSubmission, list[OpenSurvey]]] = {}
+_clock = time.monotonic  # replaced in tests
 _TARGETS_MAX = 4096  # service points; when full the cache starts over
 _WATCHED = (Survey, ServicePoint, Organisation, Questionnaire)
 
@@ -177,7 +178,7 @@ def submission_targets(code: str, on: date | None = None) -> tuple[PointForSubmi
     on = on or date.today()
     ttl = current_app.config["SUBMIT_TARGETS_TTL"]
     key = (str(db.engine.url), code, on)
-    now = time.monotonic()
+    now = _clock()
     entry = _targets.get(key)
     if entry is not None and entry[0] > now:
         return entry[1], entry[2]
