@@ -145,11 +145,9 @@ def _min_seconds(indicator: str) -> float:
     return float(cfg["SUBMIT_MIN_SECONDS_QUICK"] if indicator == "quick" else cfg["SUBMIT_MIN_SECONDS"])
 
 
-@limiter.request_filter
-def _counted_here() -> bool:
-    """Flask-Limiter skips the survey page: its submissions are counted by ``SUBMIT_QUOTAS``
-    (and reading it is never limited), so resolving limits there would be work for nothing."""
-    return request.endpoint == "citizen.survey"
+# Flask-Limiter skips the survey page: its submissions are counted by ``SUBMIT_QUOTAS`` (and
+# reading it is never limited), so resolving limits there would be work for nothing.
+limiter.counted_elsewhere.add("citizen.survey")
 
 
 @bp.route("/s/<code>", methods=["GET", "POST"])

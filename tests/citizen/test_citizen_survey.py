@@ -304,6 +304,29 @@ def test_rate_limit_per_client(make_app):
         assert count(Response) == 3
 
 
+def test_app_wide_flask_limiter_ceiling_leaves_the_survey_to_its_own_quotas(make_app):
+    """A deployment may set an app-wide Flask-Limiter ceiling (RATELIMIT_APPLICATION). The
+    survey page is counted by its own quotas (only stored submissions count) and reading it is
+    never limited, so that ceiling must not apply there, while it still applies elsewhere."""
+    from surveyapp.extensions import limiter
+
+    from .conftest import build_place
+
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_APPLICATION="2 per hour")
+    try:
+        with app.app_context():
+            place = build_place(standard_for(app))
+            client = app.test_client()
+            code = place.counter.code
+            assert [client.get(f"/s/{code}").status_code for _ in range(3)] == [200] * 3
+            assert [post(client, place, SIPAS_ANSWERS, key=str(i) * 32).status_code for i in range(3)] == [303] * 3
+            assert count(Response) == 3
+            # The thank-you page has no quota of its own: the app-wide ceiling holds there.
+            assert [client.get(f"/s/{code}/cam-on").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        limiter.limit_manager._application_limits = []  # one limiter per process: do not leak
+
+
 def test_phones_behind_one_address_with_the_same_browser_each_have_their_own_quota(make_app):
     """A centre's Wi-Fi: one address, and Chrome's reduced user agent is the same on every phone.
     Each browser (its session) gets its own per-phone quota; the address as a whole has a larger one."""
