@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -177,17 +178,51 @@ def bare_bodies(n: int, path: Path) -> None:
             fh.write(urllib.parse.urlencode({"key": secrets.token_hex(16), "value": 4 - i % 4}) + "\n")
 
 
+CPU_GROUPS = {"wrk": "wrk", "gunicorn": "app", "python": "app", "postgres": "postgres",
+              "redis-server": "redis", "ksoftirqd": "kernel"}
+
+
+def cpu_ticks() -> dict[str, int]:
+    """CPU time (clock ticks) used so far by each kind of process on the machine, and in all."""
+    out: dict[str, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        group = next((g for prefix, g in CPU_GROUPS.items() if comm.startswith(prefix)), "other")
+        # utime + stime, plus the children's that were waited for (processes that ended).
+        out[group] = out.get(group, 0) + int(fields[11]) + int(fields[12])
+    with open("/proc/stat") as fh:
+        cpu = fh.readline().split()[1:]
+    out["machine"] = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])  # all but idle and iowait
+    return out
+
+
 def run_wrk(url: str, bodies: Path, threads: int, connections: int, duration: int, cookie: str = "") -> dict:
     env = dict(os.environ, WRK_COOKIE=cookie)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(LUA),
            url, "--", str(bodies), str(threads)]
+    before, children_before = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60).stdout
+    after, children_after = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result:\n{out}")
     result = json.loads(line[len("RESULT "):])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["ack_rps"] = result["acknowledged"] / (result["duration_us"] / 1e6)
+    # Where the machine's time went, per request (microseconds). wrk has ended by then: its
+    # time is this process's children's.
+    hz, n = os.sysconf("SC_CLK_TCK"), max(1, result["requests"])
+    cpu = {k: (after.get(k, 0) - before.get(k, 0)) * 1e6 / hz / n for k in after if k != "wrk"}
+    cpu["wrk"] = sum(getattr(children_after, f) - getattr(children_before, f) for f in ("ru_utime", "ru_stime")) * 1e6 / n
+    result["cpu_us"] = cpu
     return result
 
 
@@ -204,6 +239,7 @@ def combine(runs: list[dict]) -> dict:
         out[k] = statistics.median(r[k] for r in runs)
     out["max_ms"] = max(r["max_ms"] for r in runs)
     out["loadavg_before"] = statistics.mean(r["loadavg_before"] for r in runs)
+    out["cpu_us"] = {k: statistics.median(r["cpu_us"].get(k, 0.0) for r in runs) for k in runs[0]["cpu_us"]}
     out["rounds"] = runs
     return out
 
@@ -316,6 +352,10 @@ def report(kind: str, r: dict, args) -> None:
         errors = x["not_acknowledged"] + x["socket_errors"]
         print(f"{side:6} {x['rps']:8.0f} {x['ack_rps']:8.0f} {x['p50_ms']:8.1f} {x['p90_ms']:8.1f} "
               f"{x['p99_ms']:8.1f} {x['max_ms']:8.1f} {errors:7d} {x['loadavg_before']:5.1f}")
+    groups = ("app", "postgres", "redis", "wrk", "kernel", "other", "machine")
+    print("CPU per request, µs: " + "  ".join(f"{g:>8}" for g in groups))
+    for side, x in (("bare", bare), ("ours", ours)):
+        print(f"{side:20}" + "  ".join(f"{x['cpu_us'].get(g, 0.0):8.0f}" for g in groups))
     print(f"ratio ours/bare (acknowledged/s): {ours['ack_rps'] / bare['ack_rps']:.2f}")
     if len(ours["rounds"]) > 1:
         import statistics
