@@ -5,9 +5,10 @@ campaign hammers, and its rule is "only stored responses count" (a citizen corre
 mistake is not penalised). With Flask-Limiter that rule costs a test before and a hit after
 for each limit: two Redis round trips per limit plus the extension's bookkeeping, which with
 two limits was a third of a submission's cost under load (docs/PERFORMANCE.md). Here every
-limit of the request (browser, address, service point) is taken at once before the view (one
-Lua call on Redis, in-process counters otherwise) and given back in the rare case nothing was
-stored.
+limit of the request (browser, address, service point) is taken at once (one Lua call on
+Redis, in-process counters otherwise) and given back in the rare case nothing was stored.
+On Redis the call is sent as the request starts and its answer read when the view is about
+to store (``require_quota``): the round trip overlaps the request's own work.
 
 The counters live in the same storage as Flask-Limiter's (``RATELIMIT_STORAGE_URI``, Redis
 when ``REDIS_URL`` is set), through the ``limits`` package that Flask-Limiter itself uses, so
@@ -20,14 +21,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, Response, current_app, g, make_response, request
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage, storage_from_string
+from redis import exceptions as redis_exceptions
 from werkzeug.exceptions import TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,50 @@ class LocalCounters:
         return entry[1] - time.monotonic() if entry else 0.0
 
 
+class Ticket:
+    """One request's counts, taken but maybe not yet read back: on Redis the command is sent
+    when the request starts and its answer read only when the view is about to store
+    (``require_quota``), so the round trip overlaps the request's own work instead of
+    stalling the worker (the stall, and the cold caches after it, cost more than the call)."""
+
+    __slots__ = ("store", "counters", "limits", "values", "shared", "_conn", "checked", "returned")
+
+    def __init__(self, store: "QuotaStore", counters: list[tuple[str, int]], limits: list[RateLimitItem]):
+        self.store, self.counters, self.limits = store, counters, limits
+        self.values: list[int] | None = None
+        self.shared = False
+        self._conn = None
+        self.checked = False  # the view asked before storing
+        self.returned = False  # the counts were given back
+
+    def settle(self) -> tuple[list[int], bool]:
+        """The counters' new values (reading the answer if it is still on its way)."""
+        if self.values is None:
+            conn, self._conn = self._conn, None
+            self.values, self.shared = self.store._finish(conn, self.counters)
+        return self.values, self.shared
+
+    def over(self) -> list[int]:
+        values, _ = self.settle()
+        return [i for i, (value, item) in enumerate(zip(values, self.limits)) if value > item.amount]
+
+    def give_back(self) -> None:
+        values, shared = self.settle()
+        if not self.returned:
+            self.returned = True
+            self.store.give_back(self.counters, shared)
+
+    def check(self) -> None:
+        """Raise 429 (giving the counts back) if a limit is used up."""
+        self.checked = True
+        over = self.over()
+        if over:
+            self.give_back()
+            refusal = TooManyRequests()
+            refusal.retry_after = max(self.store.seconds_left(self.counters[i][0], self.shared) for i in over)
+            raise refusal
+
+
 class QuotaStore:
     """The counters of one app: the shared storage (``None`` for ``memory://``), and process
     memory when there is none or it fails."""
@@ -108,9 +155,11 @@ class QuotaStore:
         # One round trip for all counters on a plain Redis; key by key on anything else
         # (a cluster may keep the keys on different nodes).
         self._scripts = None
+        self._client = None
         if type(self.shared) is RedisStorage:
-            conn = self.shared.get_connection()
-            self._scripts = conn.register_script(_TAKE), conn.register_script(_GIVE_BACK)
+            self._client = self.shared.get_connection()
+            self._scripts = self._client.register_script(_TAKE), self._client.register_script(_GIVE_BACK)
+        self._conns = threading.local()  # each thread (and forked worker) its own connection
         self._failures = 0
         self._retry_at = 0.0
 
@@ -120,20 +169,63 @@ class QuotaStore:
         self._retry_at = time.monotonic() + pause
         log.warning("rate-limit storage unavailable (%s); counting in memory for %ss", exc, pause)
 
-    def take(self, counters: list[tuple[str, int]]) -> tuple[list[int], bool]:
-        """Add one to every counter; returns their new values and whether the shared storage holds them."""
+    def _connection(self):
+        """This thread's own Redis connection, kept across requests (a new one after a fork):
+        sending and reading one command a request needs no pool round."""
+        pid = os.getpid()
+        conn = getattr(self._conns, "conn", None)
+        if conn is None or self._conns.pid != pid:
+            conn = self._conns.conn = self._client.connection_pool.make_connection()
+            self._conns.pid = pid
+        return conn
+
+    def start(self, counters: list[tuple[str, int]], limits: list[RateLimitItem]) -> Ticket:
+        """Add one to every counter: on Redis, send the command and return at once."""
+        ticket = Ticket(self, counters, limits)
         if self.shared is not None and time.monotonic() >= self._retry_at:
-            try:
-                if self._scripts is not None:
+            if self._scripts is not None:
+                conn = None
+                try:
+                    conn = self._connection()
                     keys = [self.shared.prefixed_key(k) for k, _ in counters]
-                    values = [int(v) for v in self._scripts[0](keys, [1, *(window for _, window in counters)])]
-                else:
-                    values = [self.shared.incr(key, window, 1) for key, window in counters]
+                    conn.send_packed_command(conn.pack_command(
+                        "EVALSHA", self._scripts[0].sha, len(keys), *keys, 1, *(w for _, w in counters)),
+                        check_health=False)
+                    ticket._conn = conn
+                    return ticket
+                except Exception as exc:  # noqa: BLE001 - any storage failure: count in memory instead
+                    if conn is not None:
+                        conn.disconnect()
+                    self._failed(exc)
+            else:
+                try:
+                    ticket.values, ticket.shared = [self.shared.incr(key, window, 1) for key, window in counters], True
+                    self._failures = 0
+                    return ticket
+                except Exception as exc:  # noqa: BLE001
+                    self._failed(exc)
+        ticket.values = [self.local.incr(key, window) for key, window in counters]
+        return ticket
+
+    def _finish(self, conn, counters: list[tuple[str, int]]) -> tuple[list[int], bool]:
+        """Read the answer to a command ``start`` sent (``conn``), or count in memory."""
+        if conn is not None:
+            try:
+                try:
+                    values = conn.read_response()
+                except redis_exceptions.NoScriptError:  # Redis restarted: load the script, once more
+                    keys = [self.shared.prefixed_key(k) for k, _ in counters]
+                    values = self._scripts[0](keys, [1, *(w for _, w in counters)])
                 self._failures = 0
-                return values, True
+                return [int(v) for v in values], True
             except Exception as exc:  # noqa: BLE001 - any storage failure: count in memory instead
+                conn.disconnect()  # an unread or half-read answer would be read by the next request
                 self._failed(exc)
         return [self.local.incr(key, window) for key, window in counters], False
+
+    def take(self, counters: list[tuple[str, int]]) -> tuple[list[int], bool]:
+        """Add one to every counter; returns their new values and whether the shared storage holds them."""
+        return self.start(counters, []).settle()
 
     def give_back(self, counters: list[tuple[str, int]], shared: bool) -> None:
         if not shared:
@@ -167,10 +259,19 @@ def _parse(text: str) -> RateLimitItem:
     return parse(text)
 
 
+def require_quota() -> None:
+    """Called by a ``counted`` view just before it stores: 429 if a quota is used up. Nothing
+    before this point may write (the counts may still be on their way from Redis)."""
+    ticket: Ticket | None = g.get("_quota_ticket")
+    if ticket is not None:
+        ticket.check()
+
+
 def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
             stored: Callable[[Response], bool] = lambda r: r.status_code < 400):
-    """Decorate a view: its requests in ``methods`` take one from every quota first (429 when
-    one is used up) and give it back unless ``stored(response)``."""
+    """Decorate a view: its requests in ``methods`` take one from every quota (sent when the
+    request starts, checked by the view's ``require_quota()`` before it stores, 429 when one
+    is used up) and give it back unless ``stored(response)``."""
 
     def decorate(view):
         @functools.wraps(view)
@@ -180,20 +281,22 @@ def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
             store: QuotaStore = current_app.extensions["surveyapp.quota"]
             limits = [_parse(current_app.config[q.setting]) for q in quotas]
             counters = [(item.key_for("quota", q.scope, q.key()), item.get_expiry()) for q, item in zip(quotas, limits)]
-            values, shared = store.take(counters)
-            over = [i for i, (value, item) in enumerate(zip(values, limits)) if value > item.amount]
-            if over:
-                store.give_back(counters, shared)
-                refusal = TooManyRequests()
-                refusal.retry_after = max(store.seconds_left(counters[i][0], shared) for i in over)
-                raise refusal
+            ticket = g._quota_ticket = store.start(counters, limits)
             try:
                 response = make_response(view(*args, **kwargs))
             except BaseException:
-                store.give_back(counters, shared)
+                ticket.give_back()  # (reads the answer: the connection serves the next request)
                 raise
-            if not stored(response):
-                store.give_back(counters, shared)
+            finally:
+                g._quota_ticket = None
+            if stored(response):
+                if not ticket.checked:  # a view that stored without asking: counted, but say so
+                    ticket.settle()
+                    log.error("%s stored without require_quota()", request.endpoint)
+                return response
+            if not ticket.checked:
+                ticket.check()  # over a limit: 429 whatever the view answered, as before
+            ticket.give_back()
             return response
 
         return wrapper
@@ -201,4 +304,4 @@ def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
     return decorate
 
 
-__all__ = ["Quota", "QuotaStore", "counted", "init_app"]
+__all__ = ["Quota", "QuotaStore", "Ticket", "counted", "init_app", "require_quota"]

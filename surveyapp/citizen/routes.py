@@ -19,7 +19,7 @@ from ..extensions import db, limiter
 from ..models import Question, Questionnaire, ServicePoint, Survey
 from ..privacy import address_fingerprint, browser_fingerprint, client_fingerprint
 from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
-from ..ratelimit import Quota, counted
+from ..ratelimit import Quota, counted, require_quota
 from . import bp
 from .forms import MAX_DURATION_MS, SubmittedFields, SurveyForm, new_key, read_start, read_submitted, sign_start
 from .responses import (
@@ -216,6 +216,7 @@ def _submit(code: str):
         flag = "honeypot"
     elif elapsed_ms < _min_seconds(spec.indicator) * 1000:
         flag = "too_fast"
+    require_quota()  # the counts sent to Redis when the request began: 429 if a limit is used up
     try:
         store_response(
             chosen.id, point.id, answers, idempotency_key=fields.key, channel="qr", language=current_language(),

@@ -392,3 +392,29 @@ def test_rate_limits_shared_through_redis(make_app, redis_url):
         second = b.test_client().post(f"/s/{code}", data=form_start(b, survey_id, key="2" * 32) | SIPAS_ANSWERS)
         assert second.status_code == 429
         assert count(Response) == 1
+
+
+def test_redis_counts_stay_in_step_through_refusals_and_errors(make_app, redis_url):
+    """On Redis the count is sent when the request starts and read before storing. Requests
+    that store nothing (invalid, refused) read their answer too and give the count back, so
+    the next request on the same connection reads its own answer: exactly the stored
+    submissions use the quota, and the third is refused."""
+    import redis
+
+    from .conftest import build_place
+
+    app = make_app(RATELIMIT_ENABLED=True, REDIS_URL=redis_url, RATELIMIT_STORAGE_URI=redis_url,
+                   SUBMIT_RATE_LIMIT_CLIENT="2 per hour")
+    with app.app_context():
+        place = build_place(standard_for(app))
+        client = app.test_client()
+        statuses = [post(client, place, {"q_comment": "x" * 2000}).status_code,  # invalid: 422
+                    post(client, place, SIPAS_ANSWERS, key="1" * 32).status_code,
+                    post(client, place, {"q_comment": "x" * 2000}).status_code,
+                    post(client, place, SIPAS_ANSWERS, key="2" * 32).status_code,
+                    post(client, place, SIPAS_ANSWERS, key="3" * 32).status_code,  # over the limit
+                    post(client, place, {"q_comment": "x" * 2000}).status_code]  # over: refused first
+        assert statuses == [422, 303, 422, 303, 429, 429]
+        assert count(Response) == 2
+        counter = next(k for k in redis.Redis.from_url(redis_url).keys("*submit-client*"))
+        assert int(redis.Redis.from_url(redis_url).get(counter)) == 2
