@@ -2,15 +2,17 @@
 
 For each database (SQLite file, and PostgreSQL when a URL is given) this script:
 
-1. makes a fresh database (a new SQLite file / a new PostgreSQL schema), migrates it and
-   seeds one open quick-rating survey on one service point;
+1. makes a fresh database per side (a new SQLite file / a new PostgreSQL schema), migrates
+   surveyapp's and seeds one open quick-rating survey on one service point;
 2. starts the bare floor (``bench/bare_floor.py``) and surveyapp under gunicorn with the same
-   worker count and ``--preload``, on loopback ports;
+   worker count and ``--preload``, on loopback ports; with ``--redis``, a second surveyapp
+   whose limits are shared through Redis runs in the same run (three sides);
 3. runs wrk (Debian's, with ``bench/load/submit.lua``) against each in turn, with identical
    connections, threads and duration, after a short warm-up;
-   With ``--rounds N`` each side runs N times, alternating which goes first, so that the
-   load of a shared machine drifting during the run hits both sides alike;
-4. prints requests/s, p50/p90/p99 latency, errors and the ratio ours/bare, and counts rows:
+   With ``--rounds N`` each side runs N times, rotating which goes first, so that the
+   load of a shared machine drifting during the run hits every side alike;
+4. prints requests/s, p50/p90/p99 latency, errors, CPU time per request of each kind of
+   process, and the ratio ours/bare, and counts rows:
    every submission wrk saw acknowledged (303) must be stored exactly once.
 
 surveyapp runs as in production: CSRF on (one session cookie and its token, fetched with a
@@ -112,19 +114,18 @@ def bench_config(uri: str, secret: str) -> dict:
             "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False}
 
 
-def prepare_database(kind: str, pg_url: str | None, workdir: Path) -> tuple[str, str, str | None]:
-    """(surveyapp URL, bare floor URL, schema to drop): fresh, empty, each side its own."""
+def prepare_database(kind: str, pg_url: str | None, workdir: Path, name: str) -> tuple[str, str | None]:
+    """(URL, schema to drop) of a fresh, empty database for one side: a SQLite file, or a new
+    schema on the PostgreSQL server (same server, same driver for every side)."""
     if kind == "sqlite":
-        return f"sqlite:///{workdir / 'surveyapp.sqlite3'}", f"sqlite:///{workdir / 'bare.sqlite3'}", None
-    schema = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
+        return f"sqlite:///{workdir / (name + '.sqlite3')}", None
+    schema = f"bench_{os.getpid()}_{name}_{secrets.token_hex(3)}"
     engine = sa.create_engine(normalise_database_url(pg_url))
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     url = sa.make_url(normalise_database_url(pg_url)).update_query_dict({"options": f"-csearch_path={schema}"})
-    url = url.render_as_string(hide_password=False)
-    # The bare table lives in the same schema under its own name: same server, same driver.
-    return url, url, schema
+    return url.render_as_string(hide_password=False), schema
 
 
 def drop_schema(pg_url: str, schema: str) -> None:
@@ -269,30 +270,41 @@ def session_cookie_and_csrf(base: str, code: str) -> tuple[str, str]:
 def bench_one(kind: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     secret = secrets.token_hex(32)
-    ours_uri, bare_uri, schema = prepare_database(kind, args.pg, workdir)
     servers: list[Server] = []
+    schemas: list[str] = []
+    # surveyapp with limits counted per process (one app server, the embedded default) and,
+    # with --redis, a second surveyapp whose limits are shared through Redis (several app
+    # servers): both in the same run as the floor, so the three are measured alike.
+    ours_names = ["ours"] + (["ours_redis"] if args.redis else [])
     try:
-        survey_id, code = seed(ours_uri, secret)
-        limits = "1000000 per hour"  # counted, never reached by the single loopback client
-        env = {"DATABASE_URL": ours_uri, "SECRET_KEY": secret,
-               "SURVEYAPP_RATELIMIT_ENABLED": "false" if args.no_limits else "true",
-               "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": limits, "SURVEYAPP_SUBMIT_RATE_LIMIT_ADDRESS": limits,
-               "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": limits}
-        if args.redis:
-            env["REDIS_URL"] = args.redis
-        ours = Server("surveyapp:create_app()", env, args.workers, f"ours-{kind}")
-        bare = Server("bench.bare_floor:create_app()", {"DATABASE_URL": bare_uri}, args.workers, f"bare-{kind}")
-        servers += [ours, bare]
-        ours.wait("/readyz")
-        bare.wait("/")
-        cookie, csrf = session_cookie_and_csrf(ours.url, code)
-
+        uris: dict[str, str] = {}
+        for name in ["bare", *ours_names]:
+            uris[name], schema = prepare_database(kind, args.pg, workdir, name)
+            if schema:
+                schemas.append(schema)
+        bare = Server("bench.bare_floor:create_app()", {"DATABASE_URL": uris["bare"]}, args.workers, f"bare-{kind}")
+        servers.append(bare)
         n = int(args.max_rate * (args.duration * args.rounds + args.warmup) * 1.2)
-        ours_file, bare_file = workdir / "ours.txt", workdir / "bare.txt"
-        our_bodies(ours_uri, secret, survey_id, csrf, n, ours_file)
-        bare_bodies(n, bare_file)
+        sides = [("bare", bare.url + "/", workdir / "bare.txt", "")]
+        bare_bodies(n, sides[0][2])
+        limits = "1000000 per hour"  # counted, never reached by the single loopback client
+        for name in ours_names:
+            survey_id, code = seed(uris[name], secret)
+            env = {"DATABASE_URL": uris[name], "SECRET_KEY": secret,
+                   "SURVEYAPP_RATELIMIT_ENABLED": "false" if args.no_limits else "true",
+                   "SURVEYAPP_SUBMIT_RATE_LIMIT_CLIENT": limits, "SURVEYAPP_SUBMIT_RATE_LIMIT_ADDRESS": limits,
+                   "SURVEYAPP_SUBMIT_RATE_LIMIT_POINT": limits}
+            if name == "ours_redis":
+                env["REDIS_URL"] = args.redis
+            server = Server("surveyapp:create_app()", env, args.workers, f"{name}-{kind}")
+            servers.append(server)
+            server.wait("/readyz")
+            cookie, csrf = session_cookie_and_csrf(server.url, code)
+            bodies = workdir / f"{name}.txt"
+            our_bodies(uris[name], secret, survey_id, csrf, n, bodies)
+            sides.append((name, f"{server.url}/s/{code}", bodies, cookie))
+        bare.wait("/")
 
-        sides = (("bare", bare.url + "/", bare_file, ""), ("ours", f"{ours.url}/s/{code}", ours_file, cookie))
         chunks: dict[str, list[Path]] = {}
         for side, url, bodies, ck in sides:
             lines = bodies.read_text().splitlines()
@@ -309,12 +321,12 @@ def bench_one(kind: str, args) -> dict:
                 chunk.write_text("\n".join(lines[r * per_round:(r + 1) * per_round]) + "\n")
                 chunks[side].append(chunk)
 
-        # Rounds alternate the order (bare first, then ours first, ...) so that a change in the
-        # machine's load during the run hits both sides alike.
-        runs: dict[str, list[dict]] = {"bare": [], "ours": []}
+        # Rounds rotate the order (bare first, then the next side first, ...) so that a change
+        # in the machine's load during the run hits every side alike.
+        runs: dict[str, list[dict]] = {side[0]: [] for side in sides}
         for r in range(args.rounds):
-            order = sides if r % 2 == 0 else tuple(reversed(sides))
-            for side, url, _bodies, ck in order:
+            k = r % len(sides)
+            for side, url, _bodies, ck in sides[k:] + sides[:k]:
                 load_before = os.getloadavg()[0]
                 result = run_wrk(url, chunks[side][r], args.threads, args.connections, args.duration, ck)
                 result["loadavg_before"] = load_before
@@ -325,52 +337,60 @@ def bench_one(kind: str, args) -> dict:
         # (graceful stop) before counting, or the counts race with the last commits.
         for server in servers:
             server.stop()
-        # Acknowledged == stored, exactly once (warm-up rows included on both sides).
-        warm_ours = count(ours_uri, "SELECT count(*) FROM response") - results["ours"]["acknowledged"]
-        results["ours"]["rows"] = count(ours_uri, "SELECT count(*) FROM response")
-        results["ours"]["distinct_keys"] = count(ours_uri, "SELECT count(DISTINCT idempotency_key) FROM response")
-        results["ours"]["answers"] = count(ours_uri, "SELECT count(*) FROM answer")
-        results["ours"]["warmup_rows"] = warm_ours
-        results["bare"]["rows"] = count(bare_uri, "SELECT count(*) FROM bare_submission")
-        results["bare"]["distinct_keys"] = count(bare_uri, "SELECT count(DISTINCT key) FROM bare_submission")
+        # Acknowledged == stored, exactly once (warm-up rows included).
+        for name in ours_names:
+            x = results[name]
+            x["rows"] = count(uris[name], "SELECT count(*) FROM response")
+            x["distinct_keys"] = count(uris[name], "SELECT count(DISTINCT idempotency_key) FROM response")
+            x["answers"] = count(uris[name], "SELECT count(*) FROM answer")
+            x["warmup_rows"] = x["rows"] - x["acknowledged"]
+        results["bare"]["rows"] = count(uris["bare"], "SELECT count(*) FROM bare_submission")
+        results["bare"]["distinct_keys"] = count(uris["bare"], "SELECT count(DISTINCT key) FROM bare_submission")
         return results
     finally:
         for s in servers:
             s.stop()
-        if schema:
+        for schema in schemas:
             drop_schema(args.pg, schema)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def report(kind: str, r: dict, args) -> None:
-    bare, ours = r["bare"], r["ours"]
+    import statistics
+
+    bare = r["bare"]
+    ours_names = [name for name in r if name != "bare"]
     print(f"\n== {kind}: {args.workers} gunicorn workers, wrk -t{args.threads} -c{args.connections} "
           f"-d{args.duration}s x {args.rounds} round(s) per side, {os.cpu_count()} cores ==")
-    print(f"{'':6} {'req/s':>8} {'acked/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+    print("ours: limits counted per process (no REDIS_URL)" + (
+        "; ours_redis: limits shared through Redis (several app servers)" if "ours_redis" in r else ""))
+    print(f"{'':10} {'req/s':>8} {'acked/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'errors':>7} {'load':>5}")
-    for side, x in (("bare", bare), ("ours", ours)):
+    for side, x in r.items():
         errors = x["not_acknowledged"] + x["socket_errors"]
-        print(f"{side:6} {x['rps']:8.0f} {x['ack_rps']:8.0f} {x['p50_ms']:8.1f} {x['p90_ms']:8.1f} "
+        print(f"{side:10} {x['rps']:8.0f} {x['ack_rps']:8.0f} {x['p50_ms']:8.1f} {x['p90_ms']:8.1f} "
               f"{x['p99_ms']:8.1f} {x['max_ms']:8.1f} {errors:7d} {x['loadavg_before']:5.1f}")
     groups = ("app", "postgres", "redis", "wrk", "kernel", "other", "machine")
-    print("CPU per request, µs: " + "  ".join(f"{g:>8}" for g in groups))
-    for side, x in (("bare", bare), ("ours", ours)):
-        print(f"{side:20}" + "  ".join(f"{x['cpu_us'].get(g, 0.0):8.0f}" for g in groups))
-    print(f"ratio ours/bare (acknowledged/s): {ours['ack_rps'] / bare['ack_rps']:.2f}")
-    if len(ours["rounds"]) > 1:
-        import statistics
-
-        per_round = [o["ack_rps"] / b["ack_rps"] for o, b in zip(ours["rounds"], bare["rounds"])]
-        ratios = ", ".join(f"{x:.2f}" for x in per_round)
-        p99s = ", ".join(f"{o['p99_ms']:.0f}" for o in ours["rounds"])
-        print(f"ratio per round: {ratios} (median {statistics.median(per_round):.2f}); ours p99 per round: {p99s} ms")
+    print("CPU per request, µs" + "".join(f"{g:>9}" for g in groups))
+    for side, x in r.items():
+        print(f"{side:19}" + "".join(f"{x['cpu_us'].get(g, 0.0):9.0f}" for g in groups))
+    for name in ours_names:
+        ours = r[name]
+        line = f"ratio {name}/bare (acknowledged/s): {ours['ack_rps'] / bare['ack_rps']:.2f}"
+        if len(ours["rounds"]) > 1:
+            per_round = [o["ack_rps"] / b["ack_rps"] for o, b in zip(ours["rounds"], bare["rounds"])]
+            ratios = ", ".join(f"{x:.2f}" for x in per_round)
+            p99s = ", ".join(f"{o['p99_ms']:.0f}" for o in ours["rounds"])
+            line += f"; per round {ratios} (median {statistics.median(per_round):.2f}); p99 per round {p99s} ms"
+        print(line)
     # Every acknowledged submission stored once: rows == acknowledged (+ warm-up), keys distinct.
-    warm = ours["warmup_rows"]
-    print(f"ours: acknowledged {ours['acknowledged']} (+{warm} warm-up) -> rows {ours['rows']}, "
-          f"distinct keys {ours['distinct_keys']}, answers {ours['answers']}")
+    for name in ours_names:
+        ours = r[name]
+        print(f"{name}: acknowledged {ours['acknowledged']} (+{ours['warmup_rows']} warm-up) -> rows {ours['rows']}, "
+              f"distinct keys {ours['distinct_keys']}, answers {ours['answers']}")
+        assert ours["rows"] == ours["distinct_keys"] == ours["answers"], "a submission stored twice or half-way"
+        assert ours["rows"] >= ours["acknowledged"], "an acknowledged submission is missing"
     print(f"bare: rows {bare['rows']}, distinct keys {bare['distinct_keys']}")
-    assert ours["rows"] == ours["distinct_keys"] == ours["answers"], "a submission stored twice or half-way"
-    assert ours["rows"] >= ours["acknowledged"], "an acknowledged submission is missing"
 
 
 def main() -> None:
