@@ -350,8 +350,9 @@ def store_response(
 ) -> tuple[int, bool]:
     """Store a validated response once; returns (response id, created).
 
-    Two Core inserts in one transaction: the response, then all its answers as one
-    executemany (no ORM unit of work). ``survey`` and ``service_point`` are objects with an
+    PostgreSQL: one statement (``_INSERT_BOTH``), run as its own transaction when the session
+    has none open (no BEGIN and COMMIT round trips). SQLite: two Core inserts in one
+    transaction, the response then all its answers as one executemany (no ORM unit of work). ``survey`` and ``service_point`` are objects with an
     ``id`` or the ids themselves. The idempotency key is unique per survey in the database. Two identical submits may
     race (a double tap, a re-sent POST on a flaky link): both insert, the database lets exactly
     one commit, and the loser's IntegrityError is turned into "already stored", so the citizen
@@ -375,8 +376,14 @@ def store_response(
         for a in answers
     ]
     try:
-        conn = db.session.connection()
-        if answer_rows and conn.dialect.name == "postgresql":
+        one_statement = bool(answer_rows) and db.engine.dialect.name == "postgresql"
+        if one_statement and not db.session().in_transaction():
+            # The response and its answers go in one statement, which PostgreSQL runs as a
+            # transaction of its own: without BEGIN and COMMIT, two round trips of four.
+            conn = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        else:
+            conn = db.session.connection()
+        if one_statement:
             params = dict(response_row)
             for name, _ in _ANSWER_ARRAYS:
                 params["a_" + name] = [row[name] for row in answer_rows]

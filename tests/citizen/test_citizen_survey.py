@@ -131,6 +131,35 @@ def test_two_concurrent_identical_submits_store_one_response(app, place):
     assert count(Response) == 1
 
 
+def test_response_and_its_answers_are_stored_all_or_nothing(app, place):
+    """On PostgreSQL the response and its answers are one statement run as its own
+    transaction (no BEGIN/COMMIT round trips); on SQLite two statements in one transaction.
+    Either way an answer the database refuses leaves no response behind, and the next
+    submission on the same worker is stored normally."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from surveyapp.citizen.responses import CleanAnswer, store_response
+
+    questions = {q.code: q for q in place.sipas.questionnaire.questions}
+    overall = CleanAnswer(questions["overall"], questions["overall"].options[0])
+    wrong = CleanAnswer(questions["access_a1"], questions["access_a2"].options[0])  # another question's option
+    for a in (overall, wrong):
+        (a.question.id, a.question.counts_in_index, a.option.id, a.satisfied)  # loaded before detaching
+    survey_id, point_id = place.sipas.id, place.counter.id
+    # As in a request: the session has not begun a transaction when the submission is stored.
+    db.session.expunge_all()
+    db.session.close()
+    with pytest.raises(IntegrityError):
+        store_response(survey_id, point_id, [overall, wrong], idempotency_key="bad" * 10)
+    db.session.rollback()
+    assert count(Response) == 0
+    db.session.close()
+    response_id, created = store_response(survey_id, point_id, [overall], idempotency_key="good" * 8)
+    assert created and count(Response) == 1
+    assert [len(r.answers) for r in responses()] == [1]
+
+
 def test_invalid_quick_rating_refused_in_users_language(client, place):
     cases = [
         ({}, "Vui lòng trả lời câu hỏi này.", "Please answer this question."),
