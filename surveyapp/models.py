@@ -183,7 +183,7 @@ class Questionnaire(db.Model):
         """Frozen once any survey of this version has a response."""
         return bool(
             db.session.scalar(
-                sa.select(Response.id).join(Survey).where(Survey.questionnaire_id == self.id).limit(1)
+                sa.select(Response.id).join(Response.survey).where(Survey.questionnaire_id == self.id).limit(1)
             )
         )
 
@@ -351,13 +351,20 @@ class Response(db.Model):
     __tablename__ = "response"
     __table_args__ = (
         sa.UniqueConstraint("survey_id", "idempotency_key"),
-        sa.UniqueConstraint("dossier_hash"),
+        # Indexed only where set (a dossier rating, a kiosk rating): a QR submission writes no
+        # index entry for NULL (migration 0003).
+        sa.Index("uq_response_dossier_hash", "dossier_hash", unique=True,
+                 sqlite_where=sa.text("dossier_hash IS NOT NULL"), postgresql_where=sa.text("dossier_hash IS NOT NULL")),
+        sa.Index("ix_response_kiosk_device_id", "kiosk_device_id", sqlite_where=sa.text("kiosk_device_id IS NOT NULL"),
+                 postgresql_where=sa.text("kiosk_device_id IS NOT NULL")),
         sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
         sa.CheckConstraint("language IN ('vi', 'en')", name="language"),
         sa.CheckConstraint("flag IS NULL OR " + _in("flag", FLAGS), name="flag"),
         sa.CheckConstraint("channel = 'kiosk' OR kiosk_device_id IS NULL", name="kiosk_device_channel"),
         sa.CheckConstraint("contact IS NULL OR contact_consent", name="contact_needs_consent"),
-        # A response can only go to a service point the survey is deployed on.
+        # A response can only go to a service point the survey is deployed on. This key also
+        # makes the survey and the service point exist: no separate key for each (each one a
+        # lookup, and a row lock on PostgreSQL, on every submission).
         sa.ForeignKeyConstraint(
             ["survey_id", "service_point_id"],
             ["survey_service_point.survey_id", "survey_service_point.service_point_id"],
@@ -368,14 +375,14 @@ class Response(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="RESTRICT"))
-    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    survey_id: Mapped[int]  # foreign key: the composite one above
+    service_point_id: Mapped[int]  # likewise
     channel: Mapped[str] = mapped_column(sa.String(10))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)  # server receipt time
     client_created_at: Mapped[datetime | None]  # the tablet's own clock, for kiosk ratings
     language: Mapped[str] = mapped_column(sa.String(2), default="vi")
     idempotency_key: Mapped[str] = mapped_column(sa.String(64))
-    kiosk_device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kiosk_device.id", ondelete="RESTRICT"), index=True)
+    kiosk_device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("kiosk_device.id", ondelete="RESTRICT"))
     dossier_hash: Mapped[str | None] = mapped_column(sa.String(64))
     client_hash: Mapped[str | None] = mapped_column(sa.String(32))  # daily-rotated keyed hash
     duration_ms: Mapped[int | None]
@@ -383,8 +390,9 @@ class Response(db.Model):
     contact: Mapped[str | None] = mapped_column(sa.String(255))
     contact_consent: Mapped[bool] = mapped_column(default=False)
 
-    survey: Mapped[Survey] = relationship()
-    service_point: Mapped[ServicePoint] = relationship()
+    survey: Mapped[Survey] = relationship(primaryjoin="Response.survey_id == Survey.id", foreign_keys="Response.survey_id")
+    service_point: Mapped[ServicePoint] = relationship(
+        primaryjoin="Response.service_point_id == ServicePoint.id", foreign_keys="Response.service_point_id")
     kiosk_device: Mapped[KioskDevice | None] = relationship()
     answers: Mapped[list[Answer]] = relationship(back_populates="response", cascade="all, delete-orphan")
 
@@ -417,7 +425,7 @@ class Answer(db.Model):
     value: Mapped[int | None]
     text: Mapped[str | None] = mapped_column(sa.Text)
     satisfied: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    service_point_id: Mapped[int]  # its response's (whose key makes it exist), repeated for reports
     submitted_at: Mapped[datetime]
     handled_at: Mapped[datetime | None]  # free-text comment marked handled by an official
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

@@ -51,3 +51,54 @@ def test_models_match_migrations(app):
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, db.metadata) == []
+
+
+def test_upgrade_keeps_every_response_and_answer_and_every_constraint(empty_database):
+    """0003 rebuilds ``response`` and ``answer`` on SQLite (dropping redundant foreign keys):
+    a database with data comes out with the same rows, foreign keys enforced again, and its
+    CHECK constraints and uniqueness intact."""
+    from flask_migrate import upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from surveyapp.seed import seed_demo
+
+    app = create_app(base_config(empty_database))
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade(directory=directory, revision="0002")
+        seed_demo(seed=3, n_responses=300)
+        db.session.execute(sa.text("UPDATE response SET dossier_hash = 'd-' || id WHERE id % 10 = 0"))
+        db.session.commit()
+        count_sql = "SELECT (SELECT count(*) FROM response), (SELECT count(*) FROM answer), " \
+                    "(SELECT count(*) FROM response WHERE dossier_hash IS NOT NULL)"
+        before = tuple(db.session.execute(sa.text(count_sql)).one())
+        assert before[0] >= 300 and before[1] > before[0] and before[2] > 0
+        db.session.remove()
+
+        upgrade(directory=directory)
+        assert tuple(db.session.execute(sa.text(count_sql)).one()) == before
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            assert db.session.execute(sa.text("PRAGMA foreign_key_check")).fetchall() == []
+        db.session.remove()
+
+        one = db.session.execute(sa.text("SELECT id, survey_id, service_point_id FROM response LIMIT 1")).one()
+        refused = [
+            # an answer to no response, a response to a survey not deployed there, a bad channel,
+            # a dossier rated twice
+            "INSERT INTO answer (response_id, question_id, value, service_point_id, submitted_at) "
+            f"VALUES (-1, (SELECT min(id) FROM question), 1, {one.service_point_id}, '2026-01-01')",
+            "INSERT INTO response (survey_id, service_point_id, channel, submitted_at, language, idempotency_key, "
+            f"contact_consent) VALUES ({one.survey_id}, -5, 'qr', '2026-01-01', 'vi', 'x1', false)",
+            "INSERT INTO response (survey_id, service_point_id, channel, submitted_at, language, idempotency_key, "
+            f"contact_consent) VALUES ({one.survey_id}, {one.service_point_id}, 'fax', '2026-01-01', 'vi', 'x2', false)",
+            "INSERT INTO response (survey_id, service_point_id, channel, submitted_at, language, idempotency_key, "
+            f"contact_consent, dossier_hash) VALUES ({one.survey_id}, {one.service_point_id}, 'qr', '2026-01-01', "
+            "'vi', 'x3', false, (SELECT max(dossier_hash) FROM response))",
+        ]
+        for statement in refused:
+            with pytest.raises(IntegrityError):
+                db.session.execute(sa.text(statement))
+            db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

@@ -62,7 +62,7 @@ def raw_matrix(sp_ids, family, include_flagged=False):
     col = {x.id: j for j, x in enumerate(items)}
     stmt = (sa.select(Answer.response_id, Answer.question_id, Answer.satisfied, Response.service_point_id,
                       Answer.submitted_at)
-            .join(Response).join(Survey).where(Survey.questionnaire_id == q.id,
+            .join(Response).join(Response.survey).where(Survey.questionnaire_id == q.id,
                                                  Response.service_point_id.in_(sp_ids),
                                                  Answer.satisfied.is_not(None)))
     if not include_flagged:
