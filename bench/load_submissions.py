@@ -197,8 +197,16 @@ def cpu_ticks() -> dict[str, int]:
         comm = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
         group = next((g for prefix, g in CPU_GROUPS.items() if comm.startswith(prefix)), "other")
-        # utime + stime, plus the children's that were waited for (processes that ended).
-        out[group] = out.get(group, 0) + int(fields[11]) + int(fields[12])
+        out[group] = out.get(group, 0) + int(fields[11]) + int(fields[12])  # utime + stime
+        if group == "app":  # how often workers wait (voluntary) or are preempted (involuntary)
+            try:
+                with open(f"/proc/{entry.name}/status") as fh:
+                    for line in fh:
+                        if "ctxt_switches" in line:
+                            key = "switch_wait" if line.startswith("voluntary") else "switch_preempted"
+                            out[key] = out.get(key, 0) + int(line.split()[1])
+            except OSError:
+                pass
     with open("/proc/stat") as fh:
         cpu = fh.readline().split()[1:]
     out["machine"] = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])  # all but idle and iowait
@@ -221,7 +229,9 @@ def run_wrk(url: str, bodies: Path, threads: int, connections: int, duration: in
     # Where the machine's time went, per request (microseconds). wrk has ended by then: its
     # time is this process's children's.
     hz, n = os.sysconf("SC_CLK_TCK"), max(1, result["requests"])
-    cpu = {k: (after.get(k, 0) - before.get(k, 0)) * 1e6 / hz / n for k in after if k != "wrk"}
+    cpu = {k: (after.get(k, 0) - before.get(k, 0)) * 1e6 / hz / n for k in after
+           if k != "wrk" and not k.startswith("switch_")}
+    result["switches"] = {k: (after.get(k, 0) - before.get(k, 0)) / n for k in ("switch_wait", "switch_preempted")}
     cpu["wrk"] = sum(getattr(children_after, f) - getattr(children_before, f) for f in ("ru_utime", "ru_stime")) * 1e6 / n
     result["cpu_us"] = cpu
     return result
@@ -241,6 +251,7 @@ def combine(runs: list[dict]) -> dict:
     out["max_ms"] = max(r["max_ms"] for r in runs)
     out["loadavg_before"] = statistics.mean(r["loadavg_before"] for r in runs)
     out["cpu_us"] = {k: statistics.median(r["cpu_us"].get(k, 0.0) for r in runs) for k in runs[0]["cpu_us"]}
+    out["switches"] = {k: statistics.median(r["switches"][k] for r in runs) for k in runs[0]["switches"]}
     out["rounds"] = runs
     return out
 
@@ -371,9 +382,10 @@ def report(kind: str, r: dict, args) -> None:
         print(f"{side:10} {x['rps']:8.0f} {x['ack_rps']:8.0f} {x['p50_ms']:8.1f} {x['p90_ms']:8.1f} "
               f"{x['p99_ms']:8.1f} {x['max_ms']:8.1f} {errors:7d} {x['loadavg_before']:5.1f}")
     groups = ("app", "postgres", "redis", "wrk", "kernel", "other", "machine")
-    print("CPU per request, µs" + "".join(f"{g:>9}" for g in groups))
+    print("CPU per request, µs" + "".join(f"{g:>9}" for g in groups) + "   worker context switches per request")
     for side, x in r.items():
-        print(f"{side:19}" + "".join(f"{x['cpu_us'].get(g, 0.0):9.0f}" for g in groups))
+        print(f"{side:19}" + "".join(f"{x['cpu_us'].get(g, 0.0):9.0f}" for g in groups)
+              + f"   {x['switches']['switch_wait']:.2f} waiting, {x['switches']['switch_preempted']:.2f} preempted")
     for name in ours_names:
         ours = r[name]
         line = f"ratio {name}/bare (acknowledged/s): {ours['ack_rps'] / bare['ack_rps']:.2f}"
