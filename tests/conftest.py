@@ -1,8 +1,9 @@
 """Shared fixtures.
 
-Every database test runs on SQLite, and on PostgreSQL as well when
-``TEST_DATABASE_URL`` is set (CI sets it; there an unreachable server is an
-error, never a skip). The schema is built by migrating to head, not by
+Every database test runs on SQLite and on PostgreSQL. PostgreSQL and Redis are
+part of every machine the project is tested on, developers' and CI's: the tests
+use the machine's (``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` point elsewhere),
+and one that does not answer fails the run with what to do, never a skip. The schema is built by migrating to head, not by
 ``create_all``, once per test session: on PostgreSQL in a schema of its own, so
 that concurrent test runs on one server never see each other's rows. After each
 test every table is emptied.
@@ -14,6 +15,7 @@ standard questionnaires and targets), ``demo`` (a small demo province),
 """
 from __future__ import annotations
 
+import getpass
 import os
 import secrets
 import shutil
@@ -28,8 +30,9 @@ from surveyapp import create_app
 from surveyapp.config import normalise_database_url
 from surveyapp.extensions import db
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+PG_URL = os.environ.get("TEST_DATABASE_URL") or f"postgresql://{getpass.getuser()}@127.0.0.1:5432/test"
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+BACKENDS = ["sqlite", "postgres"]
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -86,13 +89,13 @@ def database_uris(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("db")
     uris["sqlite"] = f"sqlite:///{tmp / 'test.sqlite3'}"
     migrate_to_head(uris["sqlite"])
-    schema = None
-    if PG_URL:
+    try:
         schema, uris["postgres"] = create_pg_schema()
-        migrate_to_head(uris["postgres"])
+    except sa.exc.OperationalError as exc:
+        service_missing(f"PostgreSQL at {PG_URL} does not answer ({exc.orig})", "TEST_DATABASE_URL")
+    migrate_to_head(uris["postgres"])
     yield uris
-    if schema:
-        drop_pg_schema(schema)
+    drop_pg_schema(schema)
 
 
 def empty_all_tables() -> None:
@@ -260,24 +263,23 @@ def assert_accessible(page) -> None:
     assert not bad, "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in bad)
 
 
-def service_missing(reason: str) -> None:
-    """A test service is not available: a failure in CI (REQUIRE_TEST_SERVICES=1), where every
-    service must be there, and a skip on a developer's machine without it."""
-    if os.environ.get("REQUIRE_TEST_SERVICES"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+def service_missing(reason: str, variable: str) -> None:
+    """A service the tests need does not answer: fail, saying how to fix it (a skip would let
+    a run without PostgreSQL or Redis pass while testing neither)."""
+    pytest.fail(f"{reason}. Start it (.ci/run starts PostgreSQL and Redis) or point {variable} at one.",
+                pytrace=False)
 
 
 @pytest.fixture
 def redis_url():
-    """A Redis for tests of shared state; CI (REQUIRE_TEST_SERVICES=1) must have one."""
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        service_missing("TEST_REDIS_URL is not set")
+    """A Redis for tests of shared state, emptied before and after."""
     import redis
 
-    client = redis.Redis.from_url(url)
-    client.ping()  # unreachable in CI is a failure, not a skip
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        service_missing(f"Redis at {REDIS_URL} does not answer ({exc})", "TEST_REDIS_URL")
     client.flushdb()
-    yield url
+    yield REDIS_URL
     client.flushdb()

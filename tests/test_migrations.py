@@ -6,12 +6,12 @@ import sqlalchemy as sa
 
 from surveyapp import create_app
 from surveyapp.extensions import db
-from tests.conftest import PG_URL, base_config, create_pg_schema, drop_pg_schema
+from tests.conftest import base_config, create_pg_schema, drop_pg_schema
 
 MODEL_TABLES = {t.name for t in db.metadata.sorted_tables}
 
 
-@pytest.fixture(params=["sqlite", "postgres"] if PG_URL else ["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"

@@ -27,17 +27,11 @@ import sqlalchemy as sa
 from surveyapp import create_app
 from surveyapp.extensions import db
 
-from tests.conftest import PG_URL, base_config, create_pg_schema, drop_pg_schema, migrate_to_head, service_missing
+from tests.conftest import base_config, create_pg_schema, drop_pg_schema, migrate_to_head
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-
-
-def require_postgres() -> None:
-    """Skip without TEST_DATABASE_URL, except in CI where a missing service is a failure."""
-    if not PG_URL:
-        service_missing("TEST_DATABASE_URL is not set")
 
 
 def free_port() -> int:
@@ -193,7 +187,6 @@ def server_env(database_url: str, redis_url: str | None = None, **settings) -> d
 @pytest.fixture
 def pg_database():
     """A migrated, private schema on the shared PostgreSQL; yields its URL, dropped afterwards."""
-    require_postgres()
     schema, url = create_pg_schema("prod")
     try:
         migrate_to_head(url)
@@ -252,7 +245,7 @@ def count_rows(url: str, table: str, where: str = "", **params) -> int:
 class PrivateCluster:
     def __init__(self, root: Path):
         if not PG_BIN:
-            service_missing("PostgreSQL server binaries not installed")
+            pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql", pytrace=False)
         self.bin = PG_BIN[-1]
         self.root = root
         self.data = root / "data"
@@ -287,7 +280,6 @@ class PrivateCluster:
 @pytest.fixture
 def private_pg():
     """A throwaway PostgreSQL cluster on a free port, migrated to head; stopped afterwards."""
-    require_postgres()  # the same CI switch decides whether PostgreSQL tests run
     # Directly under /tmp (pytest's own tmp dirs are closed to the postgres user); short,
     # because the Unix socket path inside it has a length limit.
     cluster = PrivateCluster(Path(tempfile.mkdtemp(prefix="sa-pg-")))
