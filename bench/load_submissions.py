@@ -265,17 +265,22 @@ def count(uri: str, sql: str) -> int:
         engine.dispose()
 
 
+def csrf_token_in(page: str) -> str:
+    """The CSRF token of the survey form in a rendered page."""
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if not m:
+        raise SystemExit("no CSRF token on the survey page")
+    return m.group(1)
+
+
 def session_cookie_and_csrf(base: str, code: str) -> tuple[str, str]:
     """What a real phone has after opening the page: a session cookie and the form's token."""
     with requests.Session() as s:
         r = s.get(f"{base}/s/{code}", timeout=10)
         r.raise_for_status()
-        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', r.text) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', r.text)
-        if not m:
-            raise SystemExit("no CSRF token on the survey page")
         cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
-        return cookie, m.group(1)
+        return cookie, csrf_token_in(r.text)
 
 
 def bench_one(kind: str, args) -> dict:

@@ -23,7 +23,6 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import secrets
 import statistics
 import sys
@@ -38,6 +37,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.load_submissions import csrf_token_in  # noqa: E402
 from surveyapp import create_app  # noqa: E402
 from surveyapp.config import normalise_database_url  # noqa: E402
 from surveyapp.extensions import db  # noqa: E402
@@ -177,9 +177,7 @@ def main() -> None:
         client = app.test_client()
         page = client.get(f"/s/{code}")
         assert page.status_code == 200, page.status_code
-        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', page.get_data(as_text=True))
-        csrf = m.group(1)
+        csrf = csrf_token_in(page.get_data(as_text=True))
         answers = [answers_for(app, survey_id, i) for i in range(4)]
         started = int(time.time() * 1000) - 60_000
         with app.app_context():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shutil
 import statistics
@@ -32,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
-from bench.load_submissions import drop_schema, prepare_database, seed  # noqa: E402
+from bench.load_submissions import csrf_token_in, drop_schema, prepare_database, seed  # noqa: E402
 from surveyapp import create_app  # noqa: E402
 from surveyapp.config import normalise_database_url  # noqa: E402
 
@@ -52,7 +51,7 @@ def ours_side(uri: str, secret: str, redis: str | None, n: int):
     app = create_app(config)
     client = app.test_client()
     page = client.get(f"/s/{code}").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    csrf = csrf_token_in(page)
     cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
     started = int(time.time() * 1000) - 60_000
     with app.app_context():
