@@ -18,6 +18,7 @@ Rules (see also docs for the citizen path):
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import time
@@ -155,7 +156,8 @@ _SUBMISSION_TARGETS = _submission_statement()
 # ``SUBMIT_TARGETS_TTL`` seconds (0: not at all). A change to a survey, service point,
 # organisation or questionnaire flushed by this process empties the cache at once; the other
 # processes see it within the TTL (a survey closed by an official still takes answers for at
-# most that long there). Keys carry the database and the date, as open surveys depend on both.
+# most that long there). Keys carry the engine (the database) and the date, as open surveys
+# depend on both.
 _targets: dict[tuple, tuple[float, PointForSubmission, list[OpenSurvey]]] = {}
 _clock = time.monotonic  # replaced in tests
 _TARGETS_MAX = 4096  # service points; when full the cache starts over
@@ -177,12 +179,14 @@ def submission_targets(code: str, on: date | None = None) -> tuple[PointForSubmi
     in one Core statement, or from the short-lived cache above: the POST path's only read."""
     on = on or date.today()
     ttl = current_app.config["SUBMIT_TARGETS_TTL"]
-    key = (str(db.engine.url), code, on)
+    engine = db.engine
+    key = (engine, code, on)
     now = _clock()
     entry = _targets.get(key)
     if entry is not None and entry[0] > now:
         return entry[1], entry[2]
-    rows = db.session.connection().execute(_SUBMISSION_TARGETS, {"code": code, "on": on}).all()
+    with engine.connect() as conn:  # not the ORM session: the POST path needs none
+        rows = conn.execute(_SUBMISSION_TARGETS, {"code": code, "on": on}).all()
     if not rows:
         return None, []  # unknown codes are not kept: anybody can make up as many as they like
     first = rows[0]
@@ -299,36 +303,65 @@ def validate_contact(contact: str | None, consent: bool) -> tuple[str | None, st
 # Storage
 
 
-_INSERT_RESPONSE = sa.insert(Response.__table__)
-_INSERT_ANSWER = sa.insert(Answer.__table__)
+_RESPONSE_FIELDS = ("survey_id", "service_point_id", "channel", "submitted_at", "client_created_at", "language",
+                    "idempotency_key", "kiosk_device_id", "dossier_hash", "client_hash", "duration_ms", "flag",
+                    "contact", "contact_consent")
+_ANSWER_FIELDS = ("response_id", "question_id", "option_id", "value", "text", "satisfied", "service_point_id",
+                  "submitted_at")
 _ANSWER_ARRAYS = (("question_id", sa.Integer), ("option_id", sa.Integer), ("value", sa.Integer), ("text", sa.Text),
                   ("satisfied", sa.SmallInteger))
+
+
+def _insert(table: sa.Table, fields: tuple[str, ...]) -> sa.Insert:
+    return sa.insert(table).values({name: sa.bindparam(name, type_=table.c[name].type) for name in fields})
 
 
 def _insert_both_statement() -> sa.Insert:
     """PostgreSQL: the response and all its answers in one statement (one round trip instead of
     two): the response is inserted in a CTE and the answers come from arrays unnested in step,
-    so the statement is the same whatever the number of answers and is compiled once."""
+    so the statement is the same whatever the number of answers."""
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    response, answer = Response.__table__, Answer.__table__
-    inserted = (
-        sa.insert(response)
-        .values({name: sa.bindparam(name, type_=response.c[name].type) for name in _RESPONSE_FIELDS})
-        .returning(response.c.id)
-        .cte("inserted")
-    )
+    answer = Answer.__table__
+    inserted = _insert(Response.__table__, _RESPONSE_FIELDS).returning(Response.__table__.c.id).cte("inserted")
     arrays = [sa.func.unnest(sa.bindparam("a_" + name, type_=ARRAY(kind))).label(name) for name, kind in _ANSWER_ARRAYS]
     rows = sa.select(inserted.c.id, *arrays, sa.bindparam("service_point_id", type_=sa.Integer),
                      sa.bindparam("submitted_at", type_=answer.c.submitted_at.type))
-    columns = ["response_id", *(name for name, _ in _ANSWER_ARRAYS), "service_point_id", "submitted_at"]
-    return sa.insert(answer).from_select(columns, rows).returning(answer.c.response_id)
+    return sa.insert(answer).from_select(list(_ANSWER_FIELDS), rows).returning(answer.c.response_id)
 
 
-_RESPONSE_FIELDS = ("survey_id", "service_point_id", "channel", "submitted_at", "client_created_at", "language",
-                    "idempotency_key", "kiosk_device_id", "dossier_hash", "client_hash", "duration_ms", "flag",
-                    "contact", "contact_consent")
-_INSERT_BOTH = _insert_both_statement()
+class _Prepared:
+    """A Core statement compiled once for a dialect, for ``Connection.exec_driver_sql``.
+
+    The submission is the one write a QR campaign repeats thousands of times; SQLAlchemy's
+    per-execution work (cache lookup, parameter processing, result set-up) cost more than
+    the inserts themselves (bench/profile_submission.py). SQLAlchemy still owns the
+    connection, the transaction and the translation of driver errors (an IntegrityError is
+    still ``sqlalchemy.exc.IntegrityError``, a lost connection still invalidates the pool).
+    Values go through the same bind processors SQLAlchemy would apply (SQLite's datetime
+    text format, booleans, PostgreSQL arrays)."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup) if compiled.positiontup else None  # qmark: the order
+        self.processors = [(name, process) for name, bind in compiled.binds.items()
+                           if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+
+    def params(self, values: dict):
+        for name, process in self.processors:
+            values[name] = process(values[name])
+        return tuple([values[name] for name in self.order]) if self.order else values
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared(dialect) -> dict[str, _Prepared]:
+    statements = {"response": _insert(Response.__table__, _RESPONSE_FIELDS),
+                  "answer": _insert(Answer.__table__, _ANSWER_FIELDS)}
+    if dialect.name == "postgresql":  # (the driver's lastrowid is not the new id there)
+        statements["response"] = statements["response"].returning(Response.__table__.c.id)
+        statements["both"] = _insert_both_statement()
+    return {name: _Prepared(statement, dialect) for name, statement in statements.items()}
 
 
 def store_response(
@@ -348,16 +381,19 @@ def store_response(
     kiosk_device_id: int | None = None,
     client_created_at=None,
 ) -> tuple[int, bool]:
-    """Store a validated response once; returns (response id, created).
+    """Store a validated response once, in a transaction of its own; returns (response id, created).
 
-    PostgreSQL: one statement (``_INSERT_BOTH``), run as its own transaction when the session
-    has none open (no BEGIN and COMMIT round trips). SQLite: two Core inserts in one
-    transaction, the response then all its answers as one executemany (no ORM unit of work). ``survey`` and ``service_point`` are objects with an
-    ``id`` or the ids themselves. The idempotency key is unique per survey in the database. Two identical submits may
-    race (a double tap, a re-sent POST on a flaky link): both insert, the database lets exactly
-    one commit, and the loser's IntegrityError is turned into "already stored", so the citizen
-    sees the same thank-you page and the count stays right. A second response for a dossier
-    already rated raises AlreadyRated.
+    PostgreSQL: one statement (the response in a CTE, the answers from arrays), run in
+    autocommit (no BEGIN and COMMIT round trips: two of four). SQLite: the response, then all
+    its answers in one executemany, then COMMIT. Either way on a connection of its own, not the
+    request's ORM session (none is needed), with the statements compiled once (``_Prepared``).
+    ``survey`` and ``service_point`` are objects with an ``id`` or the ids themselves.
+
+    The idempotency key is unique per survey in the database. Two identical submits may race
+    (a double tap, a re-sent POST on a flaky link): both insert, the database lets exactly one
+    commit, and the loser's IntegrityError is turned into "already stored", so the citizen sees
+    the same thank-you page and the count stays right. A second response for a dossier already
+    rated raises AlreadyRated.
     """
     now = utcnow()
     survey_id = survey if isinstance(survey, int) else survey.id
@@ -370,34 +406,32 @@ def store_response(
         contact_consent=bool(contact_consent and contact),
     )
     answer_rows = [
-        dict(question_id=a.question.id, option_id=a.option.id if a.option else None, value=a.value,
+        dict(response_id=None, question_id=a.question.id, option_id=a.option.id if a.option else None, value=a.value,
              text=mask_personal_data(a.text) if a.text is not None else None, satisfied=a.satisfied,
              service_point_id=service_point_id, submitted_at=now)
         for a in answers
     ]
+    engine = db.engine
+    prepared = _prepared(engine.dialect)
     try:
-        one_statement = bool(answer_rows) and db.engine.dialect.name == "postgresql"
-        if one_statement and not db.session().in_transaction():
-            # The response and its answers go in one statement, which PostgreSQL runs as a
-            # transaction of its own: without BEGIN and COMMIT, two round trips of four.
-            conn = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        else:
-            conn = db.session.connection()
-        if one_statement:
-            params = dict(response_row)
+        if "both" in prepared and answer_rows:
+            params = response_row
             for name, _ in _ANSWER_ARRAYS:
                 params["a_" + name] = [row[name] for row in answer_rows]
-            response_id = conn.execute(_INSERT_BOTH, params).first()[0]
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                response_id = conn.exec_driver_sql(prepared["both"].sql, prepared["both"].params(params)).first()[0]
         else:
-            response_id = conn.execute(_INSERT_RESPONSE, response_row).inserted_primary_key[0]
-            if answer_rows:
-                for row in answer_rows:
-                    row["response_id"] = response_id
-                conn.execute(_INSERT_ANSWER, answer_rows)
-        db.session.commit()
+            with engine.connect() as conn:
+                inserted = conn.exec_driver_sql(prepared["response"].sql, prepared["response"].params(response_row))
+                response_id = inserted.first()[0] if "both" in prepared else inserted.lastrowid
+                if answer_rows:
+                    insert_answer = prepared["answer"]
+                    for row in answer_rows:
+                        row["response_id"] = response_id
+                    conn.exec_driver_sql(insert_answer.sql, [insert_answer.params(row) for row in answer_rows])
+                conn.commit()
         return response_id, True
     except IntegrityError as exc:
-        db.session.rollback()
         conflict = exc
     existing = db.session.scalar(
         sa.select(Response.id).where(Response.survey_id == survey_id, Response.idempotency_key == idempotency_key)

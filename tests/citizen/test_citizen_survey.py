@@ -160,6 +160,48 @@ def test_response_and_its_answers_are_stored_all_or_nothing(app, place):
     assert [len(r.answers) for r in responses()] == [1]
 
 
+def test_stored_response_reads_back_through_the_orm_exactly(app, place):
+    """``store_response`` hands statements compiled once straight to the driver: every value
+    must read back through the ORM as given (and on SQLite, datetimes must be text in
+    SQLAlchemy's own format, or they would sort and compare wrongly in reports), including a
+    response without answers."""
+    from datetime import datetime
+
+    from surveyapp.citizen.responses import CleanAnswer, store_response
+    from surveyapp.models import utcnow
+
+    questions = {q.code: q for q in place.sipas.questionnaire.questions}
+    overall, comment = questions["overall"], questions["comment"]
+    given = [CleanAnswer(overall, overall.options[1], value=overall.options[1].value),
+             CleanAnswer(comment, text="Tốt. Gọi 0912 345 678")]
+    expected_answers = {overall.id: (overall.options[1].id, overall.options[1].value, None, given[0].satisfied),
+                        comment.id: (None, None, "Tốt. Gọi [số điện thoại]", None)}
+    survey_id, point_id = place.sipas.id, place.counter.id
+    db.session.close()
+    before = utcnow()
+    first, created = store_response(survey_id, point_id, given, idempotency_key="readback" * 4, channel="qr",
+                                    language="en", dossier_hash="d" * 64, client_hash="c" * 32, duration_ms=61_000,
+                                    flag="too_fast", contact="a@b.vn", contact_consent=True)
+    empty, _ = store_response(survey_id, point_id, [], idempotency_key="empty" * 8)
+    after = utcnow()
+    assert created and first != empty
+
+    r = db.session.get(Response, first)
+    assert (r.survey_id, r.service_point_id, r.channel, r.language, r.idempotency_key, r.dossier_hash, r.client_hash,
+            r.duration_ms, r.flag, r.contact, r.contact_consent, r.kiosk_device_id, r.client_created_at) == (
+        survey_id, point_id, "qr", "en", "readback" * 4, "d" * 64, "c" * 32, 61_000, "too_fast", "a@b.vn", True,
+        None, None)
+    assert isinstance(r.submitted_at, datetime) and before <= r.submitted_at <= after
+    assert {a.question_id: (a.option_id, a.value, a.text, a.satisfied) for a in r.answers} == expected_answers
+    assert all(a.service_point_id == point_id and a.submitted_at == r.submitted_at for a in r.answers)
+    assert db.session.get(Response, empty).answers == [] and count(Response) == 2
+    # Ordered by time as the reports order them (text on SQLite, timestamps on PostgreSQL).
+    assert db.session.scalars(sa.select(Response.id).order_by(Response.submitted_at)).all() == [first, empty]
+    if db.engine.dialect.name == "sqlite":
+        stored = db.session.scalar(sa.text("SELECT submitted_at FROM response WHERE id = :id"), {"id": first})
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored), stored
+
+
 def test_invalid_quick_rating_refused_in_users_language(client, place):
     cases = [
         ({}, "Vui lòng trả lời câu hỏi này.", "Please answer this question."),
