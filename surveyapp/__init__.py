@@ -17,9 +17,23 @@ def resource_dir(name: str) -> Path:
     return packaged if packaged.is_dir() else REPO_DIR / name
 
 
+class SurveyApp(Flask):
+    def ensure_sync(self, func):
+        """Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request
+        (thirteen times for a survey submission); the answer for a function never changes."""
+        try:
+            return self._sync_cache[func]
+        except KeyError:
+            sync = self._sync_cache[func] = super().ensure_sync(func)
+            return sync
+        except AttributeError:
+            self._sync_cache = {}
+            return self.ensure_sync(func)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: ``config`` overrides everything else (tests use it)."""
-    app = Flask(
+    app = SurveyApp(
         __name__,
         instance_relative_config=True,
         template_folder=str(resource_dir("templates")),
