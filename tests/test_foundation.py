@@ -282,3 +282,22 @@ def test_site_root_leads_to_the_workspace_sign_in(client):
     r = client.get("/")
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/")
     assert "/login" in client.get("/admin/").headers["Location"]
+
+
+def test_session_cookies_follow_a_rotated_secret_key(app):
+    """Sessions keep their signing serializer between requests; rotating SECRET_KEY must still
+    take effect at once: a cookie signed with the old key is refused, unless the old key is
+    listed in SECRET_KEY_FALLBACKS."""
+    from itsdangerous import BadSignature
+
+    sessions = app.session_interface
+    cookie = sessions.get_signing_serializer(app).dumps({"csrf_token": "abc"})
+    assert sessions.get_signing_serializer(app).loads(cookie) == {"csrf_token": "abc"}
+    old = app.secret_key
+    app.config["SECRET_KEY"] = "rotated-" + "k" * 40
+    with pytest.raises(BadSignature):
+        sessions.get_signing_serializer(app).loads(cookie)
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert sessions.get_signing_serializer(app).loads(cookie) == {"csrf_token": "abc"}
+    client = app.test_client()  # and a whole request still opens and saves sessions
+    assert client.get("/healthz").status_code == 200

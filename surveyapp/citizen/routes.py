@@ -225,7 +225,22 @@ def _submit(code: str):
         )
     except AlreadyRated:
         return _status_page("rated", 409)
-    return redirect(url_for(".thanks", code=point.code), 303)
+    return redirect(_thanks_url(point.code), 303)
+
+
+_thanks_urls: dict[tuple[str, str], str] = {}
+
+
+def _thanks_url(code: str) -> str:
+    """The thank-you page's address, the same for every submission at a service point (built
+    once per point instead of by the URL map on every submission)."""
+    key = (request.script_root, code)
+    url = _thanks_urls.get(key)
+    if url is None:
+        if len(_thanks_urls) >= 4096:
+            _thanks_urls.clear()
+        url = _thanks_urls[key] = url_for(".thanks", code=code)
+    return url
 
 
 @bp.route("/s/<code>/cam-on")
