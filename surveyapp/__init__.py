@@ -19,17 +19,20 @@ def resource_dir(name: str) -> Path:
 
 
 class SurveyApp(Flask):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync: dict = {}
+
     def ensure_sync(self, func):
         """Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request
-        (thirteen times for a survey submission); the answer for a function never changes."""
-        try:
-            return self._sync_cache[func]
-        except KeyError:
-            sync = self._sync_cache[func] = super().ensure_sync(func)
-            return sync
-        except AttributeError:
-            self._sync_cache = {}
-            return self.ensure_sync(func)
+        (thirteen times for a survey submission); the answer for a function never changes.
+        (Bounded: ``after_this_request`` passes a new function each time.)"""
+        sync = self._sync.get(func)
+        if sync is None:
+            if len(self._sync) >= 1024:
+                self._sync.clear()
+            sync = self._sync[func] = super().ensure_sync(func)
+        return sync
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -37,13 +40,15 @@ class CookieSessions(SecureCookieSessionInterface):
     instead of on every request (building one test-serialises a value: a fifth of the cost of
     opening a session)."""
 
+    def __init__(self):
+        self._serializers: dict = {}
+
     def get_signing_serializer(self, app: Flask):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        cache = self.__dict__.setdefault("_serializers", {})
-        serializer = cache.get(keys)
+        serializer = self._serializers.get(keys)
         if serializer is None:
-            cache.clear()  # the keys changed (rotation): the old serializer is not needed
-            serializer = cache[keys] = super().get_signing_serializer(app)
+            self._serializers.clear()  # the keys changed (rotation): the old serializer is not needed
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
 
 

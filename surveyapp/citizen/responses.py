@@ -349,6 +349,7 @@ class _Prepared:
                            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
 
     def params(self, values: dict):
+        """The driver's parameters for ``values`` (a dict by bind name; processed in place)."""
         for name, process in self.processors:
             values[name] = process(values[name])
         return tuple([values[name] for name in self.order]) if self.order else values
@@ -413,8 +414,9 @@ def store_response(
     ]
     engine = db.engine
     prepared = _prepared(engine.dialect)
+    postgresql = engine.dialect.name == "postgresql"
     try:
-        if "both" in prepared and answer_rows:
+        if postgresql and answer_rows:
             params = response_row
             for name, _ in _ANSWER_ARRAYS:
                 params["a_" + name] = [row[name] for row in answer_rows]
@@ -423,7 +425,7 @@ def store_response(
         else:
             with engine.connect() as conn:
                 inserted = conn.exec_driver_sql(prepared["response"].sql, prepared["response"].params(response_row))
-                response_id = inserted.first()[0] if "both" in prepared else inserted.lastrowid
+                response_id = inserted.first()[0] if postgresql else inserted.lastrowid
                 if answer_rows:
                     insert_answer = prepared["answer"]
                     for row in answer_rows:
