@@ -221,7 +221,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="mixed-"))
     secret = secrets.token_hex(32)
-    uri, _bare, schema = prepare_database(args.db, args.pg, workdir)
+    uri, schema = prepare_database(args.db, args.pg, workdir, "mixed")
     server = None
     try:
         seeded = seed(uri, secret, args.seed_responses, args.kiosks)
