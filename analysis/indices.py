@@ -250,14 +250,33 @@ def _finish(
 
 
 def _drop_unanswered(
-    s: FloatArray, a: FloatArray, w: FloatArray, strata: ArrayLike | None
-) -> tuple[FloatArray, FloatArray, FloatArray, np.ndarray | None]:
+    s: FloatArray, a: FloatArray, w: FloatArray, strata: ArrayLike | None, fpc: ArrayLike | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray, np.ndarray | None, FloatArray | None]:
     """Keep respondents who answered at least one column; the others are not respondents to this index."""
     keep = a.sum(axis=1) > 0
     if not np.any(keep):
         raise ValueError("no respondent answered any item")
     st = None if strata is None else np.asarray(strata)[keep]
-    return s[keep], a[keep], w[keep], st
+    if fpc is not None:
+        fpc = as_float_array(fpc, "fpc")
+        if fpc.shape != (a.shape[0],):
+            raise ValueError("fpc must have one entry per respondent")
+        fpc = fpc[keep]
+    return s[keep], a[keep], w[keep], st, fpc
+
+
+def _srs_without_replacement(fpc: FloatArray, strata: ArrayLike | None) -> float:
+    """``1 - n/N`` for the whole sample, from ``fpc`` per respondent (its stratum's population
+    ``N_h``, or its sampling fraction when every value is <= 1): what the naive (simple random
+    sampling) variance is multiplied by when the design has a finite population correction, so
+    that the design effect compares like with like (R's ``deff=TRUE``)."""
+    codes = np.unique(np.asarray(strata), return_inverse=True)[1].ravel() if strata is not None else np.zeros(
+        fpc.size, dtype=np.intp)
+    n_h = np.bincount(codes).astype(np.float64)
+    value_h = np.zeros(n_h.size)
+    value_h[codes] = fpc
+    population = n_h / value_h if np.all(fpc <= 1.0) else value_h
+    return 1.0 - fpc.size / population.sum()
 
 
 def _lincomb_respondent(
@@ -267,6 +286,7 @@ def _lincomb_respondent(
     w: FloatArray,
     strata: ArrayLike | None,
     lonely_psu: str,
+    fpc: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, int]:
     """Estimates, linearised variances, naive variances and df for each row of C."""
     S = w @ num
@@ -283,11 +303,13 @@ def _lincomb_respondent(
     variance = np.empty(C.shape[0])
     df = 0
     for k in range(C.shape[0]):
-        dv = design_variance(Z[:, k], strata=strata, lonely_psu=lonely_psu)
+        dv = design_variance(Z[:, k], strata=strata, fpc=fpc, lonely_psu=lonely_psu)
         variance[k] = dv.variance
         df = dv.df
     answers_w2 = np.square(w) @ den
     variance_naive = (np.square(C) * (R * (1.0 - R) * answers_w2 * np.square(inv_N))).sum(axis=1)
+    if fpc is not None:
+        variance_naive = variance_naive * _srs_without_replacement(fpc, strata)
     variance = np.where(defined, variance, np.nan)
     return estimate, variance, variance_naive, df
 
@@ -304,6 +326,7 @@ def item_shares(
     strata: ArrayLike | None = None,
     level: float = 0.95,
     method: str = "wilson",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Share satisfied among those who answered, per column (arrays over items).
 
@@ -314,7 +337,7 @@ def item_shares(
     level = check_level(level)
     s, a = _counts_pair(satisfied, answered)
     binary = np.all((a == 0) | (a == 1))
-    if weights is None and strata is None and binary:
+    if weights is None and strata is None and fpc is None and binary:
         if method not in PROPORTION_METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {PROPORTION_METHODS}")
         k = s.sum(axis=0)
@@ -327,9 +350,9 @@ def item_shares(
         return IndexEstimate(p, se, np.asarray(low), np.asarray(high), n, se, np.ones_like(p), n_eff, level, method)
     m = _linearised_method(method)
     w = _weights(weights, s.shape[0])
-    s, a, w, strata = _drop_unanswered(s, a, w, strata)
+    s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
     J = s.shape[1]
-    est, var, var_naive, df = _lincomb_respondent(s, a, lambda valid: np.eye(J) * valid, w, strata, "adjust")
+    est, var, var_naive, df = _lincomb_respondent(s, a, lambda valid: np.eye(J) * valid, w, strata, "adjust", fpc)
     n = (a > 0).sum(axis=0).astype(np.float64)
     return _finish(est, var, var_naive, n, np.full(J, df), level, m, scalar=False)
 
@@ -344,6 +367,7 @@ def aspect_indices(
     level: float = 0.95,
     method: str = "wilson",
     lonely_psu: str = "adjust",
+    fpc: ArrayLike | None = None,
 ) -> dict[Hashable, IndexEstimate]:
     """Each aspect index (mean of its item shares), keyed by aspect label in first-seen order."""
     level = check_level(level)
@@ -351,9 +375,9 @@ def aspect_indices(
     s, a = _counts_pair(satisfied, answered)
     labels, codes = _aspect_codes(aspects, s.shape[1])
     w = _weights(weights, s.shape[0])
-    s, a, w, strata = _drop_unanswered(s, a, w, strata)
+    s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
     est, var, var_naive, df = _lincomb_respondent(
-        s, a, lambda valid: _coefficients(valid, codes, len(labels), "aspects"), w, strata, lonely_psu
+        s, a, lambda valid: _coefficients(valid, codes, len(labels), "aspects"), w, strata, lonely_psu, fpc
     )
     # n counts the index's respondents (as in the moments form), not those answering each aspect.
     n = np.full(len(labels), float(s.shape[0]))
@@ -385,6 +409,7 @@ def composite_index(
     level: float = 0.95,
     method: str = "wilson",
     lonely_psu: str = "adjust",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Composite (SIPAS) index: the mean over aspects of the mean of their item shares.
 
@@ -397,16 +422,19 @@ def composite_index(
     weights (e.g. :func:`analysis.survey.unit_volume_weights`) and ``strata``
     the units they come from.  The interval applies ``method``
     (:func:`interval_from_estimate`) to the linearised SE with ``n`` =
-    respondents and ``df`` = respondents - strata.
+    respondents and ``df`` = respondents - strata.  ``fpc`` (one per respondent) is its stratum's
+    population, e.g. the dossiers the unit handled, or its sampling fraction when every value is
+    <= 1, as in :func:`analysis.survey.design_variance`: each stratum's variance is multiplied by
+    ``1 - n_h/N_h``, and the naive variance by ``1 - n/N``.
     """
     level = check_level(level)
     m = _linearised_method(method)
     s, a = _counts_pair(satisfied, answered)
     labels, codes = _aspect_codes(aspects, s.shape[1])
     w = _weights(weights, s.shape[0])
-    s, a, w, strata = _drop_unanswered(s, a, w, strata)
+    s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
     est, var, var_naive, df = _lincomb_respondent(
-        s, a, lambda valid: _coefficients(valid, codes, len(labels), "composite"), w, strata, lonely_psu
+        s, a, lambda valid: _coefficients(valid, codes, len(labels), "composite"), w, strata, lonely_psu, fpc
     )
     n = np.array([float(s.shape[0])])
     return _finish(est, var, var_naive, n, np.array([df]), level, m, scalar=True)
@@ -420,6 +448,7 @@ def overall_rate(
     level: float = 0.95,
     method: str = "wilson",
     lonely_psu: str = "adjust",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Health's overall satisfaction rate: satisfied answers / answered items, pooled over respondents.
 
@@ -429,10 +458,11 @@ def overall_rate(
     m = _linearised_method(method)
     s, a = _counts_pair(satisfied, answered)
     w = _weights(weights, s.shape[0])
-    s, a, w, strata = _drop_unanswered(s, a, w, strata)
+    s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
     s1 = s.sum(axis=1, keepdims=True)
     a1 = a.sum(axis=1, keepdims=True)
-    est, var, var_naive, df = _lincomb_respondent(s1, a1, lambda valid: np.ones((1, 1)) * valid, w, strata, lonely_psu)
+    est, var, var_naive, df = _lincomb_respondent(s1, a1, lambda valid: np.ones((1, 1)) * valid, w, strata, lonely_psu,
+                                                  fpc)
     n = np.array([float(s.shape[0])])
     return _finish(est, var, var_naive, n, np.array([df]), level, m, scalar=True)
 
@@ -444,6 +474,7 @@ def comprehensive_satisfaction(
     strata: ArrayLike | None = None,
     level: float = 0.95,
     method: str = "wilson",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Share of respondents all of whose answered items were satisfied (among those answering any).
 
@@ -454,7 +485,7 @@ def comprehensive_satisfaction(
     s, a = _counts_pair(satisfied, answered)
     answered_any = a.sum(axis=1) > 0
     all_satisfied = answered_any & (s.sum(axis=1) == a.sum(axis=1))
-    if weights is None and strata is None:
+    if weights is None and strata is None and fpc is None:
         k = float(all_satisfied.sum())
         n = float(answered_any.sum())
         if method not in PROPORTION_METHODS:
@@ -464,7 +495,7 @@ def comprehensive_satisfaction(
         se = float(np.sqrt(p * (1.0 - p) / n)) if n > 0 else float("nan")
         return IndexEstimate(p, se, low, high, n, se, 1.0, n if se > 0 else float("nan"), level, method)
     return overall_rate(
-        all_satisfied.astype(np.float64), answered_any.astype(np.float64), weights, strata, level, method
+        all_satisfied.astype(np.float64), answered_any.astype(np.float64), weights, strata, level, method, fpc=fpc
     )
 
 
@@ -510,6 +541,7 @@ def mean_score(
     weights: ArrayLike | None = None,
     strata: ArrayLike | None = None,
     level: float = 0.95,
+    fpc: ArrayLike | None = None,
 ) -> MeanScore:
     """Mean of the answered values (``nan`` = unanswered), pooled over items, respondent-clustered.
 
@@ -525,8 +557,8 @@ def mean_score(
     num = np.where(answered, v, 0.0).sum(axis=1, keepdims=True)
     den = answered.sum(axis=1, keepdims=True).astype(np.float64)
     w = _weights(weights, v.shape[0])
-    num, den, w, strata = _drop_unanswered(num, den, w, strata)
-    est, var, _, df = _lincomb_respondent(num, den, lambda valid: np.ones((1, 1)) * valid, w, strata, "adjust")
+    num, den, w, strata, fpc = _drop_unanswered(num, den, w, strata, fpc)
+    est, var, _, df = _lincomb_respondent(num, den, lambda valid: np.ones((1, 1)) * valid, w, strata, "adjust", fpc)
     n = float(np.count_nonzero(den > 0))
     df_t = df if df > 0 else None
     return _mean_score_result(est, var, np.array([n]), np.array([den.sum()]), df_t, scale_points, level, True)
@@ -648,8 +680,14 @@ def _lincomb_moments(
     coef_fn: Any,
     weights: ArrayLike | None,
     org: ArrayLike | None,
+    fpc: ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray | None]:
-    """Estimates, variances, naive variances, respondents and df, per group or per organisation."""
+    """Estimates, variances, naive variances, respondents and df, per group or per organisation.
+
+    ``fpc`` per group is its population (or, when every value is <= 1, its sampling fraction):
+    a group is a stratum, so its variance is multiplied by ``1 - n_g/N_g`` (as
+    :func:`analysis.survey.design_variance` does per stratum), and the naive variance by
+    ``1 - n/N`` over the groups combined."""
     G, p = T.shape
     J = p // 2
     w = np.ones(G) if weights is None else as_float_array(weights, "weights")
@@ -696,6 +734,20 @@ def _lincomb_moments(
         # because sum_i z_i = b . (organisation totals) = 0 (R's survey.lonely.psu = "adjust").
         contrib = np.where(ng == 1, quad, contrib)
         contrib = np.where(ng == 0, 0.0, contrib)
+    population = None
+    if fpc is not None:
+        f = np.atleast_1d(as_float_array(fpc, "fpc"))
+        if f.shape != (G,):
+            raise ValueError("fpc must have one entry per group")
+        if np.any(f <= 0):
+            raise ValueError("fpc must be positive")
+        if np.all(f <= 1.0):
+            fraction, population = f, n / f
+        else:
+            if np.any(f < n):
+                raise ValueError("fpc (a group's population) is smaller than its number of respondents")
+            fraction, population = n / f, f
+        contrib = contrib * (1.0 - fraction)[:, None]
     variance = np.zeros(estimate.shape)
     np.add.at(variance, code, contrib)
     answers_w2 = np.zeros((O, J))
@@ -703,6 +755,10 @@ def _lincomb_moments(
     naive = (np.square(C) * (R * (1.0 - R) * answers_w2 * np.square(inv_N))[:, None, :]).sum(axis=2)
     resp = np.zeros(O)
     np.add.at(resp, code, n)
+    if population is not None:
+        total = np.zeros(O)
+        np.add.at(total, code, population)
+        naive = naive * (1.0 - resp / total)[:, None]
     units = np.bincount(code, weights=(n > 0).astype(np.float64), minlength=O)
     df = resp - np.maximum(units, 1.0)
     variance = np.where(defined, variance, np.nan)
@@ -719,6 +775,7 @@ def composite_from_moments(
     org: ArrayLike | None = None,
     level: float = 0.95,
     method: str = "wilson",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Composite index and linearised interval from per-group sums, vectorised over G groups.
 
@@ -735,14 +792,16 @@ def composite_from_moments(
     ``org`` (a label per group) groups are combined into organisations,
     weighting every response of group g by ``weights[g]`` (its unit's volume
     / responses) with groups as strata; results then follow
-    ``numpy.unique(org)`` order.
+    ``numpy.unique(org)`` order.  ``fpc`` (G,) is each group's population, e.g. the dossiers
+    its unit handled in the period, or its sampling fraction when every value is <= 1: the same
+    estimate as :func:`composite_index` with ``strata`` = group and ``fpc`` = the group's value.
     """
     level = check_level(level)
     m = _linearised_method(method)
     nn, T, M, scalar = _moments_input(n, sums, cross)
     labels, codes = _aspect_codes(aspects, T.shape[1] // 2)
     est, var, naive, resp, df, _ = _lincomb_moments(
-        nn, T, M, lambda valid: _coefficients(valid, codes, len(labels), "composite"), weights, org
+        nn, T, M, lambda valid: _coefficients(valid, codes, len(labels), "composite"), weights, org, fpc
     )
     return _finish(est[:, 0], var[:, 0], naive[:, 0], resp, df, level, m, scalar=scalar and org is None)
 
@@ -757,6 +816,7 @@ def aspect_indices_from_moments(
     org: ArrayLike | None = None,
     level: float = 0.95,
     method: str = "wilson",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """Aspect indices from the same sums as :func:`composite_from_moments`; fields are (G, A) arrays.
 
@@ -768,7 +828,7 @@ def aspect_indices_from_moments(
     nn, T, M, _ = _moments_input(n, sums, cross)
     labels, codes = _aspect_codes(aspects, T.shape[1] // 2)
     est, var, naive, resp, df, _ = _lincomb_moments(
-        nn, T, M, lambda valid: _coefficients(valid, codes, len(labels), "aspects"), weights, org
+        nn, T, M, lambda valid: _coefficients(valid, codes, len(labels), "aspects"), weights, org, fpc
     )
     A = len(labels)
     return _finish(est, var, naive, np.repeat(resp[:, None], A, 1), np.repeat(df[:, None], A, 1), level, m, False)
@@ -785,6 +845,7 @@ def ratio_from_moments(
     org: ArrayLike | None = None,
     level: float = 0.95,
     method: str = "wilson",
+    fpc: ArrayLike | None = None,
 ) -> IndexEstimate:
     """A respondent-clustered ratio ``SUM(y) / SUM(x)`` from per-group sums (vectorised).
 
@@ -801,7 +862,8 @@ def ratio_from_moments(
     T = np.stack([cols[0], cols[1]], axis=1)
     M = np.stack([np.stack([cols[2], cols[4]], axis=1), np.stack([cols[4], cols[3]], axis=1)], axis=1)
     scalar = np.ndim(n) == 0 and org is None
-    est, var, naive, resp, df, _ = _lincomb_moments(nn, T, M, lambda valid: valid[:, None, :] * 1.0, weights, org)
+    est, var, naive, resp, df, _ = _lincomb_moments(nn, T, M, lambda valid: valid[:, None, :] * 1.0, weights, org,
+                                                    fpc)
     return _finish(est[:, 0], var[:, 0], naive[:, 0], resp, df, level, mth, scalar=scalar)
 
 
@@ -816,6 +878,7 @@ def mean_score_from_moments(
     weights: ArrayLike | None = None,
     org: ArrayLike | None = None,
     level: float = 0.95,
+    fpc: ArrayLike | None = None,
 ) -> MeanScore:
     """Mean score from per-group sums over respondents of ``v`` (sum of the respondent's values)
     and ``m`` (number answered): ``SUM(v), SUM(m), SUM(v*v), SUM(m*m), SUM(v*m)``."""
@@ -825,7 +888,7 @@ def mean_score_from_moments(
         sum_values, sum_answered, sum_values2, sum_answered2, sum_values_answered)]
     T = np.stack([cols[0], cols[1]], axis=1)
     M = np.stack([np.stack([cols[2], cols[4]], axis=1), np.stack([cols[4], cols[3]], axis=1)], axis=1)
-    est, var, _, resp, df, _ = _lincomb_moments(nn, T, M, lambda valid: valid[:, None, :] * 1.0, weights, org)
+    est, var, _, resp, df, _ = _lincomb_moments(nn, T, M, lambda valid: valid[:, None, :] * 1.0, weights, org, fpc)
     scalar = np.ndim(n) == 0 and org is None
     df_t = np.where(df >= 1, df, np.inf)
     answers = np.zeros_like(resp)

@@ -289,3 +289,92 @@ def test_linearised_se_matches_bootstrap_and_exceeds_naive() -> None:
     # Treating the ~6,000 answers as independent understates the error markedly.
     assert res.se_naive < 0.75 * res.se
     assert res.deff > 1.5
+
+
+# --------------------------------------------------------------------------
+# Finite population correction
+# --------------------------------------------------------------------------
+
+
+def test_item_share_with_fpc_equals_survey_mean_on_r_survey_apistrat(apistrat: dict) -> None:
+    """A share with weights, strata and fpc is the weighted mean of a 0/1 variable, whose
+    design-based SE (fpc included) is checked against R's survey package in test_stats_survey."""
+    from analysis import survey_mean
+
+    y = (apistrat["sch.wide"] == "Yes").astype(float)
+    kw = {"weights": apistrat["pw"].astype(float), "strata": apistrat["stype"], "fpc": apistrat["fpc"].astype(float)}
+    ref = survey_mean(y, **kw)
+    share = item_shares(y[:, None], np.ones((y.size, 1)), method="wald", **kw)
+    assert share.estimate[0] == pytest.approx(ref.estimate, abs=1e-12)
+    assert share.se[0] == pytest.approx(ref.se, rel=1e-12)
+    without = item_shares(y[:, None], np.ones((y.size, 1)), weights=kw["weights"], strata=kw["strata"], method="wald")
+    assert share.se[0] < without.se[0]  # 200 schools of 6,194: the correction is small but real
+    # With fpc the design effect compares with simple random sampling without replacement (R's
+    # deff=TRUE): the naive variance takes the same 1 - n/N as survey_mean's. (The two reference
+    # variances differ otherwise: the index's includes the weighting effect, survey_mean's not.)
+    ref_without = survey_mean(y, weights=kw["weights"], strata=kw["strata"])
+    assert share.deff[0] / without.deff[0] == pytest.approx(ref.deff / ref_without.deff, rel=1e-9)
+    assert share.deff[0] / without.deff[0] != pytest.approx(1.0, rel=1e-6)
+
+
+def test_fpc_as_population_or_fraction_and_its_limits() -> None:
+    sat, ans = simulate(120, 21)
+    unit = np.repeat([0, 1, 2], [60, 40, 20])
+    population = np.array([150.0, 400.0, 20.0])[unit]  # the last unit answered in full: a census
+    plain = composite_index(sat, ans, ASPECTS, strata=unit)
+    counted = composite_index(sat, ans, ASPECTS, strata=unit, fpc=population)
+    fraction = composite_index(sat, ans, ASPECTS, strata=unit, fpc=np.array([60 / 150, 40 / 400, 1.0])[unit])
+    assert counted.estimate == plain.estimate
+    assert counted.se == pytest.approx(fraction.se, rel=1e-12) and counted.se < plain.se
+    assert counted.low > plain.low and counted.high < plain.high
+    # A population so large that sampling is with replacement in effect: no change.
+    huge = composite_index(sat, ans, ASPECTS, strata=unit, fpc=np.full(unit.size, 1e15))
+    assert huge.se == pytest.approx(plain.se, rel=1e-9)
+    # Everybody answered (one stratum, N = n): no sampling error at all.
+    census = composite_index(sat, ans, ASPECTS, fpc=np.full(unit.size, float(unit.size)))
+    assert census.se == 0.0
+    with pytest.raises(ValueError, match="smaller than the number of sampled"):
+        composite_index(sat, ans, ASPECTS, strata=unit, fpc=np.array([150.0, 400.0, 19.0])[unit])
+    _, n, sums, cross = moments_of(sat, ans, unit)
+    with pytest.raises(ValueError, match="smaller than its number of respondents"):
+        composite_from_moments(n, sums, cross, ASPECTS, fpc=np.array([150.0, 400.0, 19.0]))
+
+
+def test_moments_with_fpc_match_respondent_level_with_fpc() -> None:
+    """Per group, and groups combined into organisations by volume (the reports' shape), the
+    moments form with a population per group equals the respondent-level estimate with the
+    group as stratum and its population as fpc, for every index kind that takes fpc."""
+    sizes = np.array([150, 40, 75, 1])
+    unit = np.repeat(np.arange(4), sizes)
+    sat, ans = simulate(unit.size, 22)
+    volume = np.array([400.0, 90.0, 75.0, 3.0])  # unit 2 answered in full; unit 3 is a lonely PSU
+    w = unit_volume_weights(unit, volume)
+    _, n, sums, cross = moments_of(sat, ans, unit)
+
+    ref = composite_index(sat, ans, ASPECTS, weights=w, strata=unit, fpc=volume[unit])
+    org = composite_from_moments(n, sums, cross, ASPECTS, weights=volume / n, org=np.zeros(4), fpc=volume)
+    for field in ("estimate", "se", "low", "high", "se_naive", "deff"):
+        assert getattr(org, field)[0] == pytest.approx(getattr(ref, field), rel=1e-9, abs=1e-12), field
+    aspects_ref = aspect_indices(sat, ans, ASPECTS, weights=w, strata=unit, fpc=volume[unit])
+    aspects = aspect_indices_from_moments(n, sums, cross, ASPECTS, weights=volume / n, org=np.zeros(4), fpc=volume)
+    assert [aspects_ref[a].se for a in aspects_ref] == pytest.approx(list(aspects.se[0]), rel=1e-9)
+
+    per_group = composite_from_moments(n, sums, cross, ASPECTS, fpc=volume)
+    for g in range(3):
+        rows = unit == g
+        alone = composite_index(sat[rows], ans[rows], ASPECTS, fpc=np.full(rows.sum(), volume[g]))
+        assert per_group.se[g] == pytest.approx(alone.se, rel=1e-9, abs=1e-15)
+    assert per_group.se[2] == 0.0  # the unit that answered in full
+
+    # The pooled ratio (health's overall rate) and the mean score take fpc the same way.
+    y, x = sat.sum(axis=1), ans.sum(axis=1)
+    m = group_moments(np.column_stack([y, x, y * y, x * x, y * x]), unit)
+    rate_ref = overall_rate(sat, ans, weights=w, strata=unit, fpc=volume[unit])
+    rate = ratio_from_moments(m[1], *m[2].T, weights=volume / m[1], org=np.zeros(4), fpc=volume)
+    assert rate.se[0] == pytest.approx(rate_ref.se, rel=1e-9)
+    values = np.where(ans > 0, 3.0 + sat, np.nan)
+    v, k = np.nansum(values, axis=1), (ans > 0).sum(axis=1).astype(float)
+    mm = group_moments(np.column_stack([v, k, v * v, k * k, v * k]), unit)
+    score_ref = mean_score(values, weights=w, strata=unit, fpc=volume[unit])
+    score = mean_score_from_moments(mm[1], *mm[2].T, weights=volume / mm[1], org=np.zeros(4), fpc=volume)
+    assert score.se[0] == pytest.approx(score_ref.se, rel=1e-9)
