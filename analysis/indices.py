@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike
 
 from ._validation import FloatArray, as_float_array, check_level, t_quantile
 from .intervals import PROPORTION_METHODS, interval_from_estimate, proportion_ci
-from .survey import design_variance
+from .survey import design_variance, _stratum_sampling
 
 __all__ = [
     "IndexEstimate",
@@ -266,16 +266,13 @@ def _drop_unanswered(
 
 
 def _srs_without_replacement(fpc: FloatArray, strata: ArrayLike | None) -> float:
-    """``1 - n/N`` for the whole sample, from ``fpc`` per respondent (its stratum's population
-    ``N_h``, or its sampling fraction when every value is <= 1): what the naive (simple random
-    sampling) variance is multiplied by when the design has a finite population correction, so
-    that the design effect compares like with like (R's ``deff=TRUE``)."""
-    codes = np.unique(np.asarray(strata), return_inverse=True)[1].ravel() if strata is not None else np.zeros(
-        fpc.size, dtype=np.intp)
-    n_h = np.bincount(codes).astype(np.float64)
-    value_h = np.zeros(n_h.size)
-    value_h[codes] = fpc
-    population = n_h / value_h if np.all(fpc <= 1.0) else value_h
+    """``1 - n/N`` for the whole sample, from ``fpc`` per respondent (see
+    ``analysis.survey._stratum_sampling``): what the naive (simple random sampling) variance
+    is multiplied by when the design has a finite population correction, so that the design
+    effect compares like with like (R's ``deff=TRUE``)."""
+    codes = np.zeros(fpc.size, dtype=np.intp) if strata is None else np.unique(
+        np.asarray(strata), return_inverse=True)[1].ravel()
+    _, population = _stratum_sampling(fpc, codes, np.bincount(codes).astype(np.float64))
     return 1.0 - fpc.size / population.sum()
 
 

@@ -109,6 +109,26 @@ def _codes(labels: ArrayLike | None, n: int, name: str) -> np.ndarray:
     return np.unique(arr, return_inverse=True)[1].astype(np.intp).ravel()
 
 
+def _stratum_sampling(fpc: ArrayLike, s_code: np.ndarray, n_h: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(sampling fraction, population) per stratum, from ``fpc`` per observation: the stratum's
+    population number of PSUs, or its sampling fraction when every value is <= 1 (as R reads it).
+    ``s_code`` is each observation's stratum (0..H-1), ``n_h`` the sampled PSUs per stratum."""
+    f_obs = as_float_array(fpc, "fpc")
+    if f_obs.shape != s_code.shape:
+        raise ValueError("fpc must have one entry per observation")
+    if np.any(f_obs <= 0):
+        raise ValueError("fpc must be positive")
+    per_stratum = np.zeros(n_h.size)
+    per_stratum[s_code] = f_obs
+    if np.any(per_stratum[s_code] != f_obs):
+        raise ValueError("fpc must be constant within each stratum")
+    if np.all(f_obs <= 1.0):
+        return per_stratum, n_h / per_stratum
+    if np.any(per_stratum < n_h):
+        raise ValueError("fpc (population PSUs) is smaller than the number of sampled PSUs in a stratum")
+    return n_h / per_stratum, per_stratum
+
+
 def design_variance(
     z: ArrayLike,
     strata: ArrayLike | None = None,
@@ -151,22 +171,7 @@ def design_variance(
 
     one_minus_f = np.ones(n_strata)
     if fpc is not None:
-        f_obs = as_float_array(fpc, "fpc")
-        if f_obs.shape != (n,):
-            raise ValueError("fpc must have one entry per observation")
-        if np.any(f_obs <= 0):
-            raise ValueError("fpc must be positive")
-        per_stratum = np.zeros(n_strata)
-        per_stratum[s_code] = f_obs
-        if np.any(per_stratum[s_code] != f_obs):
-            raise ValueError("fpc must be constant within each stratum")
-        if np.all(f_obs <= 1.0):
-            fraction = per_stratum
-        else:
-            if np.any(per_stratum < n_h):
-                raise ValueError("fpc (population PSUs) is smaller than the number of sampled PSUs in a stratum")
-            fraction = n_h / per_stratum
-        one_minus_f = 1.0 - fraction
+        one_minus_f = 1.0 - _stratum_sampling(fpc, s_code, n_h)[0]
 
     lonely = n_h < 2
     with np.errstate(divide="ignore", invalid="ignore"):
