@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 import click
 import sqlalchemy as sa

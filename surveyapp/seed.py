@@ -433,7 +433,6 @@ def seed_demo(seed: int = 2026, n_responses: int = 20000, today: date | None = N
 def _generate_responses(session, rng, points, surveys, quick, months, today, n_total) -> int:
     """Synthetic responses with believable structure: unit quality, aspect effects, a gentle trend,
     and a per-respondent latent effect so that one person's answers are correlated."""
-    total_volume = sum(p[2] for p in points)
     questions_cache: dict[int, list[Question]] = {}
     response_rows: list[dict] = []
     answer_rows: list[dict] = []

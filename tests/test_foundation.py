@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from surveyapp.extensions import db
-from surveyapp.models import Answer, Organisation, Question, Response, ServicePoint, Survey
+from surveyapp.models import Answer, Organisation, Response, ServicePoint, Survey
 
 
 def make_survey(standard, family="quick-rating", code="ORG1"):
@@ -204,8 +204,6 @@ def test_demo_seed_has_units_above_and_below_target(app):
 
 
 def test_secret_key_generated_once_into_instance(tmp_path, monkeypatch):
-    from surveyapp import create_app
-
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("SURVEYAPP_SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)

@@ -6,7 +6,7 @@ from flask import g
 
 from admin_helpers import World, make_side, make_user, add_response, login
 from surveyapp.extensions import db
-from surveyapp.models import Organisation
+from surveyapp.models import Organisation, User
 
 
 @pytest.fixture
