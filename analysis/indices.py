@@ -736,14 +736,8 @@ def _lincomb_moments(
         f = np.atleast_1d(as_float_array(fpc, "fpc"))
         if f.shape != (G,):
             raise ValueError("fpc must have one entry per group")
-        if np.any(f <= 0):
-            raise ValueError("fpc must be positive")
-        if np.all(f <= 1.0):
-            fraction, population = f, n / f
-        else:
-            if np.any(f < n):
-                raise ValueError("fpc (a group's population) is smaller than its number of respondents")
-            fraction, population = n / f, f
+        # Each group is a stratum whose respondents are its PSUs.
+        fraction, population = _stratum_sampling(f, np.arange(G), n)
         contrib = contrib * (1.0 - fraction)[:, None]
     variance = np.zeros(estimate.shape)
     np.add.at(variance, code, contrib)

@@ -336,7 +336,7 @@ def test_fpc_as_population_or_fraction_and_its_limits() -> None:
     with pytest.raises(ValueError, match="smaller than the number of sampled"):
         composite_index(sat, ans, ASPECTS, strata=unit, fpc=np.array([150.0, 400.0, 19.0])[unit])
     _, n, sums, cross = moments_of(sat, ans, unit)
-    with pytest.raises(ValueError, match="smaller than its number of respondents"):
+    with pytest.raises(ValueError, match="smaller than the number of sampled"):
         composite_from_moments(n, sums, cross, ASPECTS, fpc=np.array([150.0, 400.0, 19.0]))
 
 

@@ -46,3 +46,8 @@ def test_wrk_submissions_against_the_bare_floor_count_every_row(redis_url):
 def test_in_process_submission_bench_runs(redis_url):
     out = run_bench("wsgi_submission.py", "-n", "20", "--rounds", "1", "--redis", redis_url, "--stages")
     assert re.search(r"^ours_redis +CPU +\d+ µs/request", out, re.M) and "whole request" in out
+
+
+def test_request_parts_bench_runs():
+    out = run_bench("request_parts.py", "--rounds", "1", "-n", "200")
+    assert re.search(r"^open the session cookie +\d+\.\d+ +\d+\.\d+$", out, re.M)
