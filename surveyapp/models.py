@@ -7,12 +7,14 @@ duplicate response or an answer out of range.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .clock import now_utc
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,8 +45,8 @@ FLAGS = ("honeypot", "too_fast", "burst", "clock_skew")
 KIOSK_REASONS = ("waiting_time", "attitude", "procedure", "facilities", "other")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+# The one clock (clock.py); models stamp rows with it.
+utcnow = now_utc
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
