@@ -25,14 +25,17 @@ $(VENV)/.installed-dev: $(PY) setup.cfg pyproject.toml
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# What the browser, QR and PDF tests need from Debian: Chromium (never a browser download
-# by a test tool), the zbar QR decoder, and fonts with Vietnamese glyphs.
+# What the browser, QR and document tests need from Debian: Chromium (never a browser download
+# by a test tool), the zbar QR decoder, fonts with Vietnamese glyphs, LibreOffice headless
+# (filed reports as PDF) and poppler (PDF pages to images).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v zbarimg >/dev/null 2>&1 || missing="$$missing zbar-tools"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
