@@ -326,3 +326,22 @@ def test_from_estimate_vectorised_and_validated() -> None:
         interval_from_estimate(0.5, 0.1, method="asin")
     with pytest.raises(ValueError, match="df"):
         interval_from_estimate(0.5, 0.1, df=0)
+
+
+@pytest.mark.parametrize("bad", ["12", b"12", ["3", "4"], np.array(["3", "4"]), np.array([3, "4"], dtype=object)])
+def test_numeric_strings_are_not_counts(bad: object) -> None:
+    # NumPy parses "12" as 12.0; a count that arrives as text is a caller's bug, not data.
+    with pytest.raises(ValueError, match="not text"):
+        proportion_ci(bad, 20)
+    with pytest.raises(ValueError, match="not text"):
+        proportion_ci(1, bad)
+    with pytest.raises(ValueError, match="level"):
+        proportion_ci(3, 10, level="0.95")
+
+
+def test_decimal_counts_from_sql_are_still_numbers() -> None:
+    from decimal import Decimal
+
+    assert proportion_ci(Decimal(18), Decimal(20)) == proportion_ci(18, 20)
+    low, _ = proportion_ci(np.array([Decimal(18), Decimal(5)], dtype=object), np.array([20, 10]))
+    assert low.shape == (2,)

@@ -65,7 +65,7 @@ def test_judge_validation_and_nan() -> None:
         judge(0.9, 0.8, 0.95, 90)
     with pytest.raises(ValueError, match="low <= estimate"):
         judge(0.7, 0.8, 0.95, 0.9)
-    assert judge(float("nan"), float("nan"), float("nan"), 0.9).status == "inconclusive"
+    assert judge(float("nan"), float("nan"), float("nan"), 0.9).status == "no_data"
 
 
 def test_judge_array_matches_scalar() -> None:
@@ -148,3 +148,67 @@ def test_additional_responses_needed() -> None:
     np.testing.assert_array_equal(arr, [m, 0, -1])
     with pytest.raises(ValueError, match="fractional"):
         additional_responses_needed(27, 30, 0.85, method="clopper_pearson")
+
+
+# --------------------------------------------------------------------------
+# No respondents is never evidence (issue 13)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [0.85, 0.90, 1.0])
+def test_no_respondents_is_no_data_for_every_target(target: float) -> None:
+    nan = float("nan")
+    # The 100% target used to be judged on n_dissatisfied alone: 0 dissatisfied of 0 was "met".
+    for n_dissatisfied in (None, 0):
+        res = judge(nan, nan, nan, target, n_dissatisfied=n_dissatisfied)
+        assert res.status == "no_data" and res.admin_met is False
+        assert res.label_vi == "Chưa có dữ liệu"
+        assert judge(nan, nan, nan, target, n_dissatisfied=n_dissatisfied, n=0).status == "no_data"
+    arr = judge_array([nan, 1.0], [nan, 0.9], [nan, 1.0], target, n_dissatisfied=[0, 0], n=[0, 30])
+    assert arr.status[0] == "no_data" and not arr.admin_met[0]
+    assert arr.status[1] != "no_data"
+
+
+def test_zero_respondents_with_a_number_as_estimate_is_no_data() -> None:
+    # n = 0 wins over whatever a caller put in the estimate.
+    assert judge(1.0, 1.0, 1.0, 1.0, n_dissatisfied=0, n=0).status == "no_data"
+    assert judge_array([1.0], [1.0], [1.0], 0.9, n=[0]).status[0] == "no_data"
+
+
+# --------------------------------------------------------------------------
+# judge and judge_array refuse the same inputs (issue 13)
+# --------------------------------------------------------------------------
+
+BAD_JUDGE_INPUTS = [
+    # (estimate, low, high, target, kwargs, message)
+    (0.9, 0.95, 0.85, 0.9, {}, "low <= estimate <= high"),
+    (0.7, 0.8, 0.95, 0.9, {}, "low <= estimate <= high"),
+    (0.9, 0.8, 0.95, 0.9, {"n_dissatisfied": -1}, "n_dissatisfied"),
+    (0.9, 0.8, 0.95, 0.9, {"n_dissatisfied": 1.5}, "whole number"),
+    (0.9, 0.8, 0.95, 1.0, {"n_dissatisfied": -1}, "n_dissatisfied"),
+    (0.9, 0.8, 0.95, 1.0, {"n_dissatisfied": 0.5}, "whole number"),
+    (0.9, 0.8, 0.95, 1.0, {"n_dissatisfied": 3, "n": 2}, "cannot exceed"),
+    (0.9, 0.8, 0.95, 0.9, {"n": -2}, r"n \(respondents\) must"),
+    (0.9, 0.8, 0.95, 0.9, {"n": 2.5}, "whole number"),
+    (1.2, 0.8, 1.3, 0.9, {}, r"\[0, 1\]"),
+    ("0.9", 0.8, 0.95, 0.9, {}, "number"),
+    (0.9, 0.8, 0.95, "0.9", {}, "number"),
+    (0.9, 0.8, 0.95, 90, {}, "target"),
+    (0.9, 0.8, 0.95, 1.0, {"strict": True}, "never be met"),
+]
+
+
+@pytest.mark.parametrize(("est", "low", "high", "target", "kwargs", "message"), BAD_JUDGE_INPUTS)
+def test_judge_and_judge_array_refuse_the_same_inputs(est, low, high, target, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        judge(est, low, high, target, **kwargs)
+    array_kwargs = {key: (value if key == "strict" else [value]) for key, value in kwargs.items()}
+    with pytest.raises(ValueError, match=message):
+        judge_array([est], [low], [high], target, **array_kwargs)
+
+
+def test_judge_array_refuses_one_bad_group_among_good_ones() -> None:
+    with pytest.raises(ValueError, match="low <= estimate <= high"):
+        judge_array([0.9, 0.9], [0.8, 0.95], [0.95, 0.85], 0.9)
+    with pytest.raises(ValueError, match="n_dissatisfied"):
+        judge_array([0.9, 0.9], [0.8, 0.8], [0.95, 0.95], 1.0, n_dissatisfied=[0, -1])
