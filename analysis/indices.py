@@ -110,15 +110,27 @@ class MeanScore:
 def encode_answers(
     values: ArrayLike,
     satisfied_values: Sequence[float] = (4, 5),
+    scale: Sequence[float] = (1, 2, 3, 4, 5),
 ) -> tuple[FloatArray, FloatArray]:
     """Turn a (respondents, items) array of answer codes into 0/1 ``satisfied`` and ``answered``.
 
     ``nan`` marks no answer and "no opinion / not applicable"; such cells count
-    in no denominator.  The satisfied codes are 4 and 5 on the 5-point scale.
+    in no denominator.  The satisfied codes are 4 and 5 on the 5-point scale
+    (3 and 4 on the quick rating's ``scale=(1, 2, 3, 4)``).  A code that is
+    not on ``scale`` is an error: it is not an answer, so it must not be
+    counted as a dissatisfied one.
     """
     v = as_float_array(values, "values", allow_nan=True)
+    codes = as_float_array(scale, "scale")
+    sat_codes = as_float_array(satisfied_values, "satisfied_values")
+    if not np.all(np.isin(sat_codes, codes)):
+        raise ValueError(f"satisfied_values {list(satisfied_values)} must be codes of the scale {list(scale)}")
     answered = ~np.isnan(v)
-    satisfied = answered & np.isin(np.where(answered, v, -1.0), np.asarray(satisfied_values, dtype=np.float64))
+    off = answered & ~np.isin(np.where(answered, v, codes[0]), codes)
+    if np.any(off):
+        bad = sorted(set(v[off].tolist()))
+        raise ValueError(f"answer codes must be on the scale {list(scale)} (nan for no answer or no opinion); got {bad}")
+    satisfied = answered & np.isin(np.where(answered, v, codes[0]), sat_codes)
     return satisfied.astype(np.float64), answered.astype(np.float64)
 
 
@@ -307,7 +319,9 @@ def _lincomb_respondent(
     variance_naive = (np.square(C) * (R * (1.0 - R) * answers_w2 * np.square(inv_N))).sum(axis=1)
     if fpc is not None:
         variance_naive = variance_naive * _srs_without_replacement(fpc, strata)
-    variance = np.where(defined, variance, np.nan)
+    # One respondent is one cluster: nothing to estimate a variance from (not 0, which the
+    # lonely-PSU centring at the grand mean would give).
+    variance = np.where(defined & (num.shape[0] > 1), variance, np.nan)
     return estimate, variance, variance_naive, df
 
 
@@ -752,7 +766,8 @@ def _lincomb_moments(
         naive = naive * (1.0 - resp / total)[:, None]
     units = np.bincount(code, weights=(n > 0).astype(np.float64), minlength=O)
     df = resp - np.maximum(units, 1.0)
-    variance = np.where(defined, variance, np.nan)
+    # As in the respondent-level form: one respondent in all gives no variance estimate.
+    variance = np.where(defined & (resp[:, None] > 1), variance, np.nan)
     return estimate, variance, naive, resp, df, labels
 
 
