@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from ._validation import FloatArray, as_float_array, check_level, t_quantile
 from .intervals import PROPORTION_METHODS, interval_from_estimate, proportion_ci
 from .survey import design_variance, _stratum_sampling
+from .targets import verdict_bounds_from_estimate
 
 __all__ = [
     "IndexEstimate",
@@ -69,7 +70,9 @@ class IndexEstimate:
     ``se`` is the linearised SE with the respondent as cluster; ``se_naive``
     treats every answer as an independent Bernoulli trial; ``deff`` is
     ``(se / se_naive)**2``; ``n_eff`` is ``p (1 - p) / se**2``; ``n`` counts
-    respondents (taps for the quick rating).
+    respondents (taps for the quick rating).  ``verdict_low`` / ``verdict_high`` are the bounds
+    the index is judged by against a target (:func:`analysis.targets.verdict_bounds`): one-sided
+    95% exact bounds, whatever ``level`` and ``method`` the reported interval uses.
     """
 
     estimate: Any
@@ -82,6 +85,8 @@ class IndexEstimate:
     n_eff: Any
     level: float
     method: str
+    verdict_low: Any = float("nan")
+    verdict_high: Any = float("nan")
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,20 @@ def _weights(weights: ArrayLike | None, n: int) -> FloatArray:
     return w
 
 
+def _binomial_verdict_bounds(p: Any, n: Any) -> tuple[Any, Any]:
+    """Verdict bounds of a plain proportion p = k / n (the exact ones; ``nan`` where n is 0)."""
+    pp = np.asarray(p, dtype=np.float64)
+    nn = np.asarray(n, dtype=np.float64)
+    defined = np.isfinite(pp) & (nn > 0)
+    low, high = verdict_bounds_from_estimate(np.where(defined, pp, 0.5), np.full(pp.shape, np.nan),
+                                             n=np.where(defined, nn, 1.0))
+    low = np.where(defined, low, np.nan)
+    high = np.where(defined, high, np.nan)
+    if np.ndim(low) == 0:
+        return float(low), float(high)
+    return low, high
+
+
 def _linearised_method(method: str) -> str:
     m = _METHOD_ALIASES.get(method, method)
     if m not in _ESTIMATE_METHODS:
@@ -237,6 +256,9 @@ def _finish(
     low, high = interval_from_estimate(p_safe, se_safe, n=n, method=method, level=level, df=df_safe)
     low = np.where(defined, low, np.nan)
     high = np.where(defined, high, np.nan)
+    v_low, v_high = verdict_bounds_from_estimate(p_safe, se_safe, n=n, df=df_safe)
+    v_low = np.where(defined, v_low, np.nan)
+    v_high = np.where(defined, v_high, np.nan)
 
     def out(a: Any) -> Any:
         arr = np.asarray(a, dtype=np.float64)
@@ -253,6 +275,8 @@ def _finish(
         n_eff=out(n_eff),
         level=level,
         method=method,
+        verdict_low=out(v_low),
+        verdict_high=out(v_high),
     )
 
 
@@ -358,7 +382,9 @@ def item_shares(
             p = np.where(n > 0, k / np.where(n > 0, n, 1.0), np.nan)
             se = np.sqrt(p * (1.0 - p) / n)
             n_eff = np.where(se > 0, n, np.nan)
-        return IndexEstimate(p, se, np.asarray(low), np.asarray(high), n, se, np.ones_like(p), n_eff, level, method)
+        v_low, v_high = _binomial_verdict_bounds(p, n)
+        return IndexEstimate(p, se, np.asarray(low), np.asarray(high), n, se, np.ones_like(p), n_eff, level, method,
+                             v_low, v_high)
     m = _linearised_method(method)
     w = _weights(weights, s.shape[0])
     s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
@@ -405,6 +431,8 @@ def aspect_indices(
             float(res.n_eff[i]),
             level,
             m,
+            float(res.verdict_low[i]),
+            float(res.verdict_high[i]),
         )
         for i, label in enumerate(labels)
     }
@@ -504,7 +532,8 @@ def comprehensive_satisfaction(
         low, high = proportion_ci(k, n, method=method, level=level)
         p = k / n if n > 0 else float("nan")
         se = float(np.sqrt(p * (1.0 - p) / n)) if n > 0 else float("nan")
-        return IndexEstimate(p, se, low, high, n, se, 1.0, n if se > 0 else float("nan"), level, method)
+        v_low, v_high = _binomial_verdict_bounds(p, n)
+        return IndexEstimate(p, se, low, high, n, se, 1.0, n if se > 0 else float("nan"), level, method, v_low, v_high)
     return overall_rate(
         all_satisfied.astype(np.float64), answered_any.astype(np.float64), weights, strata, level, method, fpc=fpc
     )
@@ -594,9 +623,11 @@ def quick_rating_index(counts: ArrayLike, level: float = 0.95, method: str = "wi
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(n > 0, k / np.where(n > 0, n, 1.0), np.nan)
         se = np.sqrt(p * (1.0 - p) / n)
+    v_low, v_high = _binomial_verdict_bounds(p, n)
     if scalar:
-        return IndexEstimate(float(p), float(se), low, high, float(n), float(se), 1.0, float(n), level, method)
-    return IndexEstimate(p, se, low, high, n, se, np.ones_like(p), n, level, method)
+        return IndexEstimate(float(p), float(se), low, high, float(n), float(se), 1.0, float(n), level, method,
+                             float(v_low), float(v_high))
+    return IndexEstimate(p, se, low, high, n, se, np.ones_like(p), n, level, method, v_low, v_high)
 
 
 def circular01_levels(counts: ArrayLike) -> dict[str, Any]:

@@ -1,6 +1,10 @@
 """Judging an index against its target, and ranking policies.
 
-Status from the interval (docs/STATISTICS.md):
+Status from the verdict bounds (docs/STATISTICS.md, section 4): the one-sided exact test at
+5% in each direction, whose bounds are the two-sided 90% Clopper-Pearson interval
+(:func:`verdict_bounds`; Korn-Graubard's beta interval on the effective sample size for a
+design-based index, :func:`verdict_bounds_from_estimate`).  The planner
+(:mod:`analysis.planning`) inverts the same test.
 
 * ``met``          lower bound >= target (> for a strict target);
 * ``not_met``      upper bound < target (<= for a strict target);
@@ -20,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import check_judgement_inputs
+from .intervals import interval_from_estimate, proportion_ci
 
 __all__ = [
     "MET",
@@ -31,6 +36,10 @@ __all__ = [
     "JudgementArray",
     "judge",
     "judge_array",
+    "VERDICT_ALPHA",
+    "VERDICT_LEVEL",
+    "verdict_bounds",
+    "verdict_bounds_from_estimate",
     "RankingPolicy",
     "KHANH_HOA_POLICY",
 ]
@@ -47,6 +56,37 @@ STATUS_LABELS_VI: dict[str, str] = {
     INCONCLUSIVE: "Chưa đủ căn cứ",
     NO_DATA: "Chưa có dữ liệu",
 }
+
+#: One-sided level of the verdict's test, in each direction ("đạt" and "không đạt").
+VERDICT_ALPHA = 0.05
+#: The two-sided level whose interval has the one-sided bounds at VERDICT_ALPHA.
+VERDICT_LEVEL = 1.0 - 2.0 * VERDICT_ALPHA
+
+
+def verdict_bounds(successes: ArrayLike, n: ArrayLike) -> tuple[Any, Any]:
+    """The bounds a proportion ``successes / n`` is judged by: one-sided 95% exact bounds.
+
+    ``low`` is the one-sided 95% Clopper-Pearson lower bound, so ``low >= target`` exactly when
+    the exact binomial test of ``p < target`` rejects at 5% (``P(X >= k | target) <= 0.05``),
+    the test :func:`analysis.planning.min_n_all_satisfied` inverts; ``high`` likewise for "not
+    met".  Together they are the two-sided 90% Clopper-Pearson interval.  Whole counts only;
+    ``n == 0`` gives ``nan``.
+    """
+    return proportion_ci(successes, n, method="clopper_pearson", level=VERDICT_LEVEL)
+
+
+def verdict_bounds_from_estimate(
+    p: ArrayLike, se: ArrayLike, n: ArrayLike | None = None, df: ArrayLike | None = None
+) -> tuple[Any, Any]:
+    """Verdict bounds of a design-based index from its estimate and linearised SE.
+
+    Korn-Graubard's beta interval at 90% (:func:`interval_from_estimate` with
+    ``method="beta"``): the exact bounds of :func:`verdict_bounds` on the effective sample
+    size ``p(1-p)/se**2``, which they equal when that is the number of respondents.  ``n`` is
+    the fallback size where the SE says nothing (``se`` 0 or ``nan``, ``p`` 0 or 1).
+    """
+    return interval_from_estimate(p, se, n=n, method="beta", level=VERDICT_LEVEL, df=df)
+
 
 CERTAINTY_NOTE = (
     "No interval can confirm a 100% target; it is met only if no respondent was dissatisfied "
