@@ -325,3 +325,25 @@ def test_responses_to_settle_edge_cases() -> None:
             responses_to_settle(*bad)
     with pytest.raises(ValueError, match="power"):
         responses_to_settle(9, 10, 0.85, power=1.5)
+
+
+_numbers = st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0.0, 0.5, 0.85, 0.9, 1.0, float("nan")]))
+_counts = st.one_of(st.none(), st.integers(-2, 40), st.sampled_from([0.5, 2.5]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_numbers, _numbers, _numbers, st.sampled_from([0.0, 0.85, 0.9, 1.0, 1.2]), st.booleans(), _counts, _counts)
+def test_judge_and_judge_array_agree_on_any_input(est, low, high, target, strict, d, n) -> None:
+    def outcome(fn):
+        try:
+            return fn()
+        except ValueError as exc:
+            return str(exc)
+
+    one = outcome(lambda: judge(est, low, high, target, strict=strict, n_dissatisfied=d, n=n))
+    many = outcome(lambda: judge_array([est], [low], [high], target, strict=strict,
+                                       n_dissatisfied=None if d is None else [d], n=None if n is None else [n]))
+    if isinstance(one, str) or isinstance(many, str):
+        assert one == many  # the same refusal, with the same message
+    else:
+        assert one.status == many.status[0] and one.admin_met == bool(many.admin_met[0])
