@@ -44,7 +44,7 @@ def load_user(user_id: str) -> User | None:
     if not (uid.isdigit() and len(uid) <= 18 and token):
         return None  # also every cookie issued before tokens existed
     user = db.session.get(User, int(uid))
-    if user is None or not user.active or not hmac.compare_digest(user.session_token, token):
+    if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
     return user
 
@@ -53,6 +53,7 @@ def load_user(user_id: str) -> User | None:
 def _keep_this_session(user: User, value, oldvalue, initiator) -> None:
     """The session that renews its own account's token (its own password change, "sign out
     everywhere else") keeps going under the new token; every other copy ends."""
+    # ``g._login_user``: where Flask-Login keeps the request's user once loaded (never loaded here).
     if has_request_context() and g.get("_login_user") is user and "_user_id" in session:
         session["_user_id"] = f"{user.id}:{value}"
 
