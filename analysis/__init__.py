@@ -43,7 +43,7 @@ from .intervals import (
     proportion_ci,
 )
 from .planning import (
-    additional_responses_needed,
+    responses_to_settle,
     min_n_all_satisfied,
     sample_size_for_margin,
     sample_size_for_power,
@@ -63,11 +63,15 @@ from .survey import (
 from .targets import (
     KHANH_HOA_POLICY,
     STATUS_LABELS_VI,
+    VERDICT_ALPHA,
+    VERDICT_LEVEL,
     Judgement,
     JudgementArray,
     RankingPolicy,
     judge,
     judge_array,
+    verdict_bounds,
+    verdict_bounds_from_estimate,
 )
 
 __all__ = [
@@ -112,8 +116,12 @@ __all__ = [
     "STATUS_LABELS_VI",
     "judge",
     "judge_array",
+    "VERDICT_ALPHA",
+    "VERDICT_LEVEL",
+    "verdict_bounds",
+    "verdict_bounds_from_estimate",
     "sample_size_for_margin",
-    "additional_responses_needed",
+    "responses_to_settle",
     "min_n_all_satisfied",
     "sample_size_for_power",
     "newcombe_difference",

@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from ._validation import FloatArray, as_float_array, check_level, t_quantile
 from .intervals import PROPORTION_METHODS, interval_from_estimate, proportion_ci
 from .survey import design_variance, _stratum_sampling
+from .targets import verdict_bounds_from_estimate
 
 __all__ = [
     "IndexEstimate",
@@ -69,7 +70,9 @@ class IndexEstimate:
     ``se`` is the linearised SE with the respondent as cluster; ``se_naive``
     treats every answer as an independent Bernoulli trial; ``deff`` is
     ``(se / se_naive)**2``; ``n_eff`` is ``p (1 - p) / se**2``; ``n`` counts
-    respondents (taps for the quick rating).
+    respondents (taps for the quick rating).  ``verdict_low`` / ``verdict_high`` are the bounds
+    the index is judged by against a target (:func:`analysis.targets.verdict_bounds`): one-sided
+    95% exact bounds, whatever ``level`` and ``method`` the reported interval uses.
     """
 
     estimate: Any
@@ -82,6 +85,8 @@ class IndexEstimate:
     n_eff: Any
     level: float
     method: str
+    verdict_low: Any = float("nan")
+    verdict_high: Any = float("nan")
 
 
 @dataclass(frozen=True)
@@ -110,15 +115,27 @@ class MeanScore:
 def encode_answers(
     values: ArrayLike,
     satisfied_values: Sequence[float] = (4, 5),
+    scale: Sequence[float] = (1, 2, 3, 4, 5),
 ) -> tuple[FloatArray, FloatArray]:
     """Turn a (respondents, items) array of answer codes into 0/1 ``satisfied`` and ``answered``.
 
     ``nan`` marks no answer and "no opinion / not applicable"; such cells count
-    in no denominator.  The satisfied codes are 4 and 5 on the 5-point scale.
+    in no denominator.  The satisfied codes are 4 and 5 on the 5-point scale
+    (3 and 4 on the quick rating's ``scale=(1, 2, 3, 4)``).  A code that is
+    not on ``scale`` is an error: it is not an answer, so it must not be
+    counted as a dissatisfied one.
     """
     v = as_float_array(values, "values", allow_nan=True)
+    codes = as_float_array(scale, "scale")
+    sat_codes = as_float_array(satisfied_values, "satisfied_values")
+    if not np.all(np.isin(sat_codes, codes)):
+        raise ValueError(f"satisfied_values {list(satisfied_values)} must be codes of the scale {list(scale)}")
     answered = ~np.isnan(v)
-    satisfied = answered & np.isin(np.where(answered, v, -1.0), np.asarray(satisfied_values, dtype=np.float64))
+    off = answered & ~np.isin(np.where(answered, v, codes[0]), codes)
+    if np.any(off):
+        bad = sorted(set(v[off].tolist()))
+        raise ValueError(f"answer codes must be on the scale {list(scale)} (nan for no answer or no opinion); got {bad}")
+    satisfied = answered & np.isin(np.where(answered, v, codes[0]), sat_codes)
     return satisfied.astype(np.float64), answered.astype(np.float64)
 
 
@@ -155,6 +172,20 @@ def _weights(weights: ArrayLike | None, n: int) -> FloatArray:
     if np.any(w < 0) or not np.any(w > 0):
         raise ValueError("weights must be >= 0 with a positive sum")
     return w
+
+
+def _binomial_verdict_bounds(p: Any, n: Any) -> tuple[Any, Any]:
+    """Verdict bounds of a plain proportion p = k / n (the exact ones; ``nan`` where n is 0)."""
+    pp = np.asarray(p, dtype=np.float64)
+    nn = np.asarray(n, dtype=np.float64)
+    defined = np.isfinite(pp) & (nn > 0)
+    low, high = verdict_bounds_from_estimate(np.where(defined, pp, 0.5), np.full(pp.shape, np.nan),
+                                             n=np.where(defined, nn, 1.0))
+    low = np.where(defined, low, np.nan)
+    high = np.where(defined, high, np.nan)
+    if np.ndim(low) == 0:
+        return float(low), float(high)
+    return low, high
 
 
 def _linearised_method(method: str) -> str:
@@ -225,6 +256,9 @@ def _finish(
     low, high = interval_from_estimate(p_safe, se_safe, n=n, method=method, level=level, df=df_safe)
     low = np.where(defined, low, np.nan)
     high = np.where(defined, high, np.nan)
+    v_low, v_high = verdict_bounds_from_estimate(p_safe, se_safe, n=n, df=df_safe)
+    v_low = np.where(defined, v_low, np.nan)
+    v_high = np.where(defined, v_high, np.nan)
 
     def out(a: Any) -> Any:
         arr = np.asarray(a, dtype=np.float64)
@@ -241,6 +275,8 @@ def _finish(
         n_eff=out(n_eff),
         level=level,
         method=method,
+        verdict_low=out(v_low),
+        verdict_high=out(v_high),
     )
 
 
@@ -307,7 +343,9 @@ def _lincomb_respondent(
     variance_naive = (np.square(C) * (R * (1.0 - R) * answers_w2 * np.square(inv_N))).sum(axis=1)
     if fpc is not None:
         variance_naive = variance_naive * _srs_without_replacement(fpc, strata)
-    variance = np.where(defined, variance, np.nan)
+    # One respondent is one cluster: nothing to estimate a variance from (not 0, which the
+    # lonely-PSU centring at the grand mean would give).
+    variance = np.where(defined & (num.shape[0] > 1), variance, np.nan)
     return estimate, variance, variance_naive, df
 
 
@@ -344,7 +382,9 @@ def item_shares(
             p = np.where(n > 0, k / np.where(n > 0, n, 1.0), np.nan)
             se = np.sqrt(p * (1.0 - p) / n)
             n_eff = np.where(se > 0, n, np.nan)
-        return IndexEstimate(p, se, np.asarray(low), np.asarray(high), n, se, np.ones_like(p), n_eff, level, method)
+        v_low, v_high = _binomial_verdict_bounds(p, n)
+        return IndexEstimate(p, se, np.asarray(low), np.asarray(high), n, se, np.ones_like(p), n_eff, level, method,
+                             v_low, v_high)
     m = _linearised_method(method)
     w = _weights(weights, s.shape[0])
     s, a, w, strata, fpc = _drop_unanswered(s, a, w, strata, fpc)
@@ -391,6 +431,8 @@ def aspect_indices(
             float(res.n_eff[i]),
             level,
             m,
+            float(res.verdict_low[i]),
+            float(res.verdict_high[i]),
         )
         for i, label in enumerate(labels)
     }
@@ -490,7 +532,8 @@ def comprehensive_satisfaction(
         low, high = proportion_ci(k, n, method=method, level=level)
         p = k / n if n > 0 else float("nan")
         se = float(np.sqrt(p * (1.0 - p) / n)) if n > 0 else float("nan")
-        return IndexEstimate(p, se, low, high, n, se, 1.0, n if se > 0 else float("nan"), level, method)
+        v_low, v_high = _binomial_verdict_bounds(p, n)
+        return IndexEstimate(p, se, low, high, n, se, 1.0, n if se > 0 else float("nan"), level, method, v_low, v_high)
     return overall_rate(
         all_satisfied.astype(np.float64), answered_any.astype(np.float64), weights, strata, level, method, fpc=fpc
     )
@@ -580,9 +623,11 @@ def quick_rating_index(counts: ArrayLike, level: float = 0.95, method: str = "wi
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(n > 0, k / np.where(n > 0, n, 1.0), np.nan)
         se = np.sqrt(p * (1.0 - p) / n)
+    v_low, v_high = _binomial_verdict_bounds(p, n)
     if scalar:
-        return IndexEstimate(float(p), float(se), low, high, float(n), float(se), 1.0, float(n), level, method)
-    return IndexEstimate(p, se, low, high, n, se, np.ones_like(p), n, level, method)
+        return IndexEstimate(float(p), float(se), low, high, float(n), float(se), 1.0, float(n), level, method,
+                             float(v_low), float(v_high))
+    return IndexEstimate(p, se, low, high, n, se, np.ones_like(p), n, level, method, v_low, v_high)
 
 
 def circular01_levels(counts: ArrayLike) -> dict[str, Any]:
@@ -752,7 +797,8 @@ def _lincomb_moments(
         naive = naive * (1.0 - resp / total)[:, None]
     units = np.bincount(code, weights=(n > 0).astype(np.float64), minlength=O)
     df = resp - np.maximum(units, 1.0)
-    variance = np.where(defined, variance, np.nan)
+    # As in the respondent-level form: one respondent in all gives no variance estimate.
+    variance = np.where(defined & (resp[:, None] > 1), variance, np.nan)
     return estimate, variance, naive, resp, df, labels
 
 

@@ -9,10 +9,12 @@ Conventions (see docs/STATISTICS.md):
 * ``n == 0`` gives ``nan`` for both bounds, silently; ``ci_undefined_reason``
   says why.
 * Bounds are clipped to [0, 1].
-* For every method, ``low == 0`` exactly when ``k == 0`` and ``high == 1``
-  exactly when ``k == n`` (Clopper-Pearson's convention, which Brown, Cai &
-  DasGupta 2001 also use for Jeffreys), except ``wald``, which is degenerate
-  there and is kept for comparison only.
+* ``low == 0`` when ``k == 0`` and ``high == 1`` when ``k == n``
+  (Clopper-Pearson's convention, which Brown, Cai & DasGupta 2001 also use for
+  Jeffreys), for every method but ``wald``, which is degenerate there and is
+  kept for comparison only.  The converse holds for all but ``agresti_coull``
+  (and ``wald``): its clipped Wald-type bounds also give ``low == 0`` at
+  ``k == 1`` once n >= 9 at 95%, and ``high == 1`` at ``k == n - 1``.
 """
 
 from __future__ import annotations

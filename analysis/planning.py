@@ -9,12 +9,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from ._validation import as_float_array, check_level, z_quantile
-from .intervals import proportion_ci
+from ._validation import as_float_array, check_level, check_target, check_whole, z_quantile
+from .targets import VERDICT_ALPHA, judge, verdict_bounds, verdict_bounds_from_estimate
 
 __all__ = [
     "sample_size_for_margin",
-    "additional_responses_needed",
+    "responses_to_settle",
     "min_n_all_satisfied",
     "sample_size_for_power",
 ]
@@ -57,70 +57,79 @@ def sample_size_for_margin(p: ArrayLike, margin: float, level: float = 0.95, met
     return int(n) if n.ndim == 0 else n
 
 
-def additional_responses_needed(
-    successes: ArrayLike,
-    n: ArrayLike,
+def responses_to_settle(
+    successes: int,
+    n: int,
     target: float,
-    level: float = 0.95,
-    method: str = "wilson",
     strict: bool = False,
+    *,
+    power: float | None = None,
     max_extra: int = 10**8,
-) -> Any:
-    """Extra responses after which the interval's lower bound reaches ``target`` if the current rate holds.
+) -> int | None:
+    """How many more responses would settle an inconclusive verdict, if the current share holds.
 
-    The extra ``m`` responses are assumed satisfied at the current rate
-    ``k / n`` (fractional expected counts, so ``method`` must accept them:
-    ``wilson``, ``jeffreys`` or ``agresti_coull``).  Returns 0 if the target
-    is already met, and ``None`` (``-1`` in arrays) when it never can be:
-    the current rate is not above the target, or the target is 100%.
+    The verdict is :func:`analysis.targets.judge` on the verdict bounds (the one-sided exact
+    test at 5%, :func:`analysis.targets.verdict_bounds`).  With ``power=None`` the extra ``m``
+    responses are assumed satisfied at exactly the current rate ``k / n`` (expected, fractional
+    counts, on the beta form of the exact bounds): the answer is the smallest ``m`` after which
+    the verdict is "met" (rate above the target) or "not met" (rate below it).  With all
+    satisfied this is ``min_n_all_satisfied(target) - n``.  With ``power`` (e.g. 0.8) it is the
+    number after which a unit whose true index is ``k / n`` is settled with that probability:
+    :func:`sample_size_for_power` (normal approximation of the same one-sided test) minus ``n``;
+    at a rate of 0 or 1 every new response is certain, and the exact count is returned.
+
+    Returns 0 when the verdict is already settled (a 100% target always is: it is judged on
+    the number of dissatisfied respondents), and ``None`` when it never can be: no responses
+    (no current rate), or a rate equal to the target.
     """
-    level = check_level(level)
-    if method not in ("wilson", "jeffreys", "agresti_coull"):
-        raise ValueError("method must accept fractional counts: 'wilson', 'jeffreys' or 'agresti_coull'")
-    t = float(target)
-    if not (0.0 <= t <= 1.0):
-        raise ValueError("target must be in [0, 1]")
-    scalar = np.ndim(successes) == 0 and np.ndim(n) == 0
-    k = as_float_array(successes, "successes")
-    nn = as_float_array(n, "n")
-    k, nn = np.broadcast_arrays(k, nn)
-    if np.any(nn <= 0) or np.any(k < 0) or np.any(k > nn):
-        raise ValueError("need n > 0 and 0 <= successes <= n")
+    k_arr, n_arr = as_float_array(successes, "successes"), as_float_array(n, "n")
+    if k_arr.ndim or n_arr.ndim:
+        raise ValueError("responses_to_settle takes one unit: successes and n must be single numbers")
+    check_whole(k_arr, "successes")
+    check_whole(n_arr, "n")
+    k, nn = float(k_arr), float(n_arr)
+    if k > nn:
+        raise ValueError("successes cannot exceed n")
+    t = check_target(target, strict)
+    if power is not None and not (0.0 < float(power) < 1.0):
+        raise ValueError("power must be in (0, 1)")
+    if nn == 0:
+        return None
     rate = k / nn
+    if t >= 1.0:
+        return 0
+    if judge(rate, *verdict_bounds(k, nn), t, strict=strict).status != "inconclusive":
+        return 0
+    if rate == t:
+        return None
+    if power is not None and 0.0 < rate < 1.0:
+        total = sample_size_for_power(t, rate, alpha=VERDICT_ALPHA, power=float(power))
+        return max(total - int(nn), 0)
 
-    def reached(extra: np.ndarray) -> np.ndarray:
-        low, _ = proportion_ci(k + rate * extra, nn + extra, method=method, level=level)
-        low = np.asarray(low)
-        return (low > t) if strict else (low >= t)
+    def settled(extra: float) -> bool:
+        low, high = verdict_bounds_from_estimate(rate, float("nan"), n=nn + extra)
+        return judge(rate, low, high, t, strict=strict).status != "inconclusive"
 
-    possible = (rate > t) & (t < 1.0)
-    hi = np.zeros(k.shape)
-    ok = reached(hi)
-    # Exponential search for an upper bound, then bisection on integers.
-    hi = np.where(ok | ~possible, 0.0, 1.0)
-    for _ in range(64):
-        pending = possible & ~reached(hi)
-        if not np.any(pending) or np.all(hi[pending] >= max_extra):
-            break
-        hi = np.where(pending, np.minimum(hi * 2.0, float(max_extra)), hi)
-    possible = possible & reached(hi)
-    lo = np.where(hi > 0, np.floor(hi / 2.0), 0.0)  # lo never reaches the target unless hi == 0
-    lo = np.where(ok, 0.0, lo)
-    while np.any(possible & (hi - lo > 1)):
-        mid = np.floor((lo + hi) / 2.0)
-        r = reached(mid)
-        step = possible & (hi - lo > 1)
-        hi = np.where(step & r, mid, hi)
-        lo = np.where(step & ~r, mid, lo)
-    out = np.where(ok, 0.0, np.where(possible, hi, -1.0)).astype(np.int64)
-    if scalar:
-        value = int(out)
-        return None if value < 0 else value
-    return out
+    # Exponential search for a bound, then bisection on whole numbers.
+    lo, hi = 0, 1
+    while not settled(hi):
+        lo, hi = hi, hi * 2
+        if hi > max_extra:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if settled(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def min_n_all_satisfied(target: float, alpha: float = 0.05, n_dissatisfied: int = 0) -> int:
     """Smallest n that shows the index exceeds ``target`` at one-sided level alpha (exact binomial).
+
+    This is the test the verdict uses (:func:`analysis.targets.verdict_bounds` at the default
+    alpha of 0.05): ``n`` responses with ``n_dissatisfied`` dissatisfied are judged "met".
 
     With ``d`` dissatisfied among n, the exact test of p <= target rejects
     when ``P(X >= n - d | n, target) <= alpha``.  For d = 0 this is

@@ -52,6 +52,15 @@ class Defaults:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     REDIS_URL: str | None = None
 
+    # Sign-in (auth/throttle.py, docs/RELIABILITY.md): failed sign-ins per address, the lock
+    # of one account from one address, and the guard of an account failing from many.
+    LOGIN_RATE_LIMIT = "20 per 10 minutes"
+    MAX_FAILED_LOGINS = 5
+    LOGIN_LOCK_MINUTES = 15
+    LOGIN_ACCOUNT_GUARD_FAILURES = 10
+    # Requests with a wrong X-API-Key to the dossier-token API, per address.
+    DOSSIER_API_BAD_KEY_RATE_LIMIT = "10 per minute"
+
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

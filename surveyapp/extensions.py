@@ -15,10 +15,11 @@ csrf = CSRFProtect()
 
 
 def client_key() -> str:
-    """Rate-limit key: a keyed hash of the client address, never the raw address."""
-    from .privacy import client_fingerprint
+    """Rate-limit key: a keyed hash of the client's address (IPv6: its /64), never the raw
+    address. Not the user agent: a client must not get a fresh count by changing a header."""
+    from .privacy import network_fingerprint
 
-    return client_fingerprint()
+    return network_fingerprint()
 
 
 class Limiter(flask_limiter.Limiter):

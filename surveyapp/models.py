@@ -459,6 +459,9 @@ class User(db.Model):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session and remember-me cookie of this account (``get_id``): a new value
+    # ends them all. Renewed on sign-out, password change and deactivation (events below).
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -476,7 +479,11 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """End every session of this account, wherever its cookie is (the loader refuses the old token)."""
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         from werkzeug.security import generate_password_hash
@@ -487,6 +494,36 @@ class User(db.Model):
         from werkzeug.security import check_password_hash
 
         return check_password_hash(self.password_hash, password)
+
+
+@event.listens_for(User.password_hash, "set")
+def _password_changed(user: User, value, oldvalue, initiator) -> None:
+    if value != oldvalue:
+        user.end_sessions()
+
+
+@event.listens_for(User.active, "set")
+def _deactivated(user: User, value, oldvalue, initiator) -> None:
+    # Reactivation does not bring the old sessions back: they ended here.
+    if not value:
+        user.end_sessions()
+
+
+class LoginSource(db.Model):
+    """Sign-in attempts on one account from one address (a keyed hash, never the address):
+    the lock after repeated failures applies to this pair, and an address that once signed
+    in successfully still gets in while the account is guarded (auth/throttle.py)."""
+
+    __tablename__ = "login_source"
+    __table_args__ = (sa.UniqueConstraint("user_id", "source_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    source_hash: Mapped[str] = mapped_column(sa.String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
 
 
 class Target(db.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import re
 import time
 
@@ -61,6 +62,23 @@ def browser_fingerprint() -> str:
 def address_fingerprint() -> str:
     """A keyed hash of the client address alone, rotating daily (the per-address limit)."""
     return _daily_hash("address", request.remote_addr or "-")
+
+
+def client_network() -> str:
+    """The client's address; for IPv6 its /64, the one subscriber's network in which a host
+    picks any address it likes. Throttles that must not reset with a new address key on it."""
+    address = request.remote_addr or "-"
+    if ":" in address:
+        try:
+            return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+        except ValueError:
+            return address
+    return address
+
+
+def network_fingerprint() -> str:
+    """A keyed hash of ``client_network`` alone, rotating daily (sign-in and enrolment limits)."""
+    return _daily_hash("network", client_network())
 
 
 def keyed_hash(value: str, purpose: str) -> str:

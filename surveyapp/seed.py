@@ -430,9 +430,22 @@ def seed_demo(seed: int = 2026, n_responses: int = 20000, today: date | None = N
     return {"organisations": len(orgs), "service_points": len(points), "responses": n}
 
 
+# A respondent's answers share a latent level: satisfaction = unit quality + trend + aspect effect
+# + the respondent's level + the item's own noise. Real respondents are consistent (a satisfied
+# citizen tends to be satisfied on every item), so the respondent's level carries most of the
+# variance: its share of the latent variance is the correlation between two of one person's
+# latent answers. The total variance (person N(0, 0.9) plus standard logistic noise) is kept,
+# so that the units' satisfaction levels stay where they were.
+LATENT_CORRELATION = 0.65
+_LATENT_VARIANCE = 0.9**2 + np.pi**2 / 3
+PERSON_SD = float(np.sqrt(LATENT_CORRELATION * _LATENT_VARIANCE))
+ITEM_NOISE_SCALE = float(np.sqrt((1 - LATENT_CORRELATION) * _LATENT_VARIANCE / (np.pi**2 / 3)))
+
+
 def _generate_responses(session, rng, points, surveys, quick, months, today, n_total) -> int:
     """Synthetic responses with believable structure: unit quality, aspect effects, a gentle trend,
-    and a per-respondent latent effect so that one person's answers are correlated."""
+    and a shared level per respondent, so that one person's answers are strongly correlated
+    (LATENT_CORRELATION) and indices have design effects like real surveys'."""
     questions_cache: dict[int, list[Question]] = {}
     response_rows: list[dict] = []
     answer_rows: list[dict] = []
@@ -453,7 +466,8 @@ def _generate_responses(session, rng, points, surveys, quick, months, today, n_t
             day = month + timedelta(days=int(rng.integers(0, (last_day - month).days + 1)))
             when = datetime.combine(day, time(7, 30)) + timedelta(minutes=int(rng.integers(0, 9 * 60)))
             trend = 0.04 * (month_idx - 6)
-            person = rng.normal(0, 0.9)
+            person_z = rng.standard_normal()
+            person = PERSON_SD * person_z
             use_quick = rng.random() < 0.45
             rid = next_response_id
             next_response_id += 1
@@ -469,7 +483,7 @@ def _generate_responses(session, rng, points, surveys, quick, months, today, n_t
             ))
             base = dict(response_id=rid, service_point_id=sp.id, submitted_at=when, value=None, text=None)
             if use_quick:
-                latent = quality + trend + person + rng.logistic()
+                latent = quality + trend + person + ITEM_NOISE_SCALE * rng.logistic()
                 value = 4 if latent > 2.6 else 3 if latent > 0.3 else 2 if latent > -0.9 else 1
                 q = quick_questions["rating"]
                 opt = next(o for o in q.options if o.value == value)
@@ -486,13 +500,14 @@ def _generate_responses(session, rng, points, surveys, quick, months, today, n_t
                         if opt is not None:
                             answer_rows.append(base | dict(question_id=q.id, option_id=opt.id, satisfied=None))
                             continue
-                    latent = quality + trend + person + aspect_effect.get(q.aspect_id, 0.0) + rng.logistic()
+                    latent = (quality + trend + person + aspect_effect.get(q.aspect_id, 0.0)
+                              + ITEM_NOISE_SCALE * rng.logistic())
                     value = 1 + int(np.searchsorted(cuts5, latent))
                     opt = next(o for o in q.options if o.value == value)
                     answer_rows.append(base | dict(question_id=q.id, option_id=opt.id, value=value,
                                                    satisfied=int(opt.is_satisfied) if q.counts_in_index else None))
                 elif q.type == "number":
-                    value = int(np.clip(round(60 + 12 * (quality + person)), 0, 100))
+                    value = int(np.clip(round(60 + 12 * (quality + 0.9 * person_z)), 0, 100))
                     answer_rows.append(base | dict(question_id=q.id, value=value, satisfied=None))
                 elif q.type in ("choice", "yesno"):
                     if rng.random() < 0.7:

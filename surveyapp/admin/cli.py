@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..auth.throttle import lift_locks
 from ..models import User
 from . import audit
 
@@ -19,7 +20,7 @@ def unlock_user(username: str) -> None:
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     before = audit.snapshot(user)
-    user.failed_logins, user.locked_until = 0, None
+    lift_locks(user)
     audit.record("user.unlock", user, before)
     db.session.commit()
     click.echo(f"Unlocked {username}")

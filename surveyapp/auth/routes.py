@@ -1,30 +1,32 @@
 """Sign-in and sign-out of officials.
 
-Failed sign-ins are throttled twice: per account (a lock after
-``MAX_FAILED_LOGINS`` failures, so that spreading guesses over many addresses
-does not help) and per client (Flask-Limiter, so that one client cannot try many
-accounts). Unknown user, wrong password and locked account all give the same
-message so that the page never tells which usernames exist.
+Failed sign-ins are throttled twice: per (account, address) with a guard per account
+(``throttle.py``: nobody can keep the owner out, many addresses cannot share the guessing)
+and per client address (Flask-Limiter, so that one client cannot try many accounts).
+Unknown user, wrong password and locked account all give the same message so that the page
+never tells which usernames exist.
+
+Every session and remember-me cookie carries the account's ``session_token``
+(``User.get_id``); the loader refuses any other, so renewing the token (sign-out, password
+change, deactivation, "sign out everywhere else") ends every copy of every cookie at once.
+A refused cookie is an anonymous visitor: the workspace redirects it to the sign-in page.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import hmac
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager
 from ..models import User, utcnow
 from . import bp
 from .forms import LoginForm, LogoutForm
-
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
-LOGIN_RATE_LIMIT = "20 per 10 minutes"
+from .throttle import Gate
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
@@ -37,11 +39,23 @@ _DUMMY_HASH: str | None = None
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    try:
-        user = db.session.get(User, int(user_id))
-    except ValueError:
+    """The account of a session or remember-me cookie, if the cookie's token is still its own."""
+    uid, _sep, token = user_id.partition(":")
+    if not (uid.isdigit() and len(uid) <= 18 and token):
+        return None  # also every cookie issued before tokens existed
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or not hmac.compare_digest(user.session_token.encode(), token.encode()):
         return None
-    return user if user is not None and user.active else None
+    return user
+
+
+@sa.event.listens_for(User.session_token, "set")
+def _keep_this_session(user: User, value, oldvalue, initiator) -> None:
+    """The session that renews its own account's token (its own password change, "sign out
+    everywhere else") keeps going under the new token; every other copy ends."""
+    # ``g._login_user``: where Flask-Login keeps the request's user once loaded (never loaded here).
+    if has_request_context() and g.get("_login_user") is user and "_user_id" in session:
+        session["_user_id"] = f"{user.id}:{value}"
 
 
 def safe_next(target: str | None) -> str | None:
@@ -81,7 +95,7 @@ def _only_failed_attempts(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT), methods=["POST"],
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
                deduct_when=_only_failed_attempts)
 def login():
     """Sign-in form; on success go to ``next`` when it is on this site, else the dashboard."""
@@ -94,11 +108,11 @@ def login():
         username = form.username.data.strip()
         user = db.session.scalar(sa.select(User).where(User.username == username))
         now = utcnow()
-        locked = user is not None and user.locked_until is not None and user.locked_until > now
-        ok = _check_password(user, form.password.data) and not locked and user.active
-        if ok:
-            user.failed_logins = 0
-            user.locked_until = None
+        # Always checked, even when the attempt is refused anyway: the same time for every answer.
+        password_ok = _check_password(user, form.password.data)
+        gate = Gate(user, now) if user is not None else None
+        if gate is not None and gate.open and password_ok and user.active:
+            gate.succeeded()
             user.last_login_at = now
             db.session.commit()
             # A fresh session on sign-in: nothing planted before it survives (session fixation).
@@ -106,26 +120,40 @@ def login():
             login_user(user)
             session.permanent = True
             return redirect(next_url or home_url())
-        if user is not None and not locked:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= current_app.config.get("MAX_FAILED_LOGINS", MAX_FAILED_LOGINS):
-                user.locked_until = now + timedelta(minutes=current_app.config.get("LOGIN_LOCK_MINUTES", LOCK_MINUTES))
-                user.failed_logins = 0
-            db.session.commit()
+        if gate is not None and gate.open and not password_ok:
+            gate.failed()
+        db.session.commit()
         error = _("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Vui lòng thử lại sau.")
     return render_template("auth/login.html", form=form, error=error, next_url=next_url)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out (POST with CSRF token, so that no other site can sign a user out)."""
+    """Sign out (POST with CSRF token, so that no other site can sign a user out). Every
+    session of the account ends, so a copy of this cookie is worth nothing afterwards."""
     form = LogoutForm()
     if not form.validate_on_submit():
         return redirect(url_for("auth.login"))
-    logout_user()
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        logout_user()
+        user.end_sessions()
+        db.session.commit()
     session.clear()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every other session of the account (another browser, a stolen cookie); this one stays."""
+    form = LogoutForm()
+    if form.validate_on_submit():
+        current_user.end_sessions()
+        db.session.commit()
+        flash(_("Đã đăng xuất tài khoản của bạn ở mọi nơi khác."), "success")
+    return redirect(safe_next(request.form.get("next")) or home_url())
 
 
 @bp.get("/")

@@ -4,7 +4,7 @@ Authentication: header ``X-API-Key``. ``DOSSIER_API_KEYS`` is a comma-separated 
 entry of 64 hex digits is the SHA-256 digest of a key (recommended: the configuration then
 holds no usable secret), any other entry is a plain key. The presented key is hashed and
 compared with every entry in constant time. The endpoint is CSRF-exempt (no cookies, the key
-is the credential) and rate limited per key.
+is the credential) and rate limited per key; requests with a wrong key also per address.
 """
 from __future__ import annotations
 
@@ -114,6 +114,10 @@ def _error(status: int, error: str, message: str):
 @bp.route("/api/v1/dossier-tokens", methods=["POST"])
 @csrf.exempt
 @limiter.limit(lambda: current_app.config["DOSSIER_API_RATE_LIMIT"], key_func=_api_key_bucket, scope="dossier-api")
+# A wrong key gets a bucket of its own above, so wrong keys are also counted per address (a
+# right key never is: a neighbour's guessing must not hold up the one-stop software).
+@limiter.limit(lambda: current_app.config["DOSSIER_API_BAD_KEY_RATE_LIMIT"], scope="dossier-api-bad-key",
+               exempt_when=lambda: key_is_valid(request.headers.get("X-API-Key")))
 def dossier_tokens():
     """Issue receipt QR links for a list of dossiers at one service point."""
     if not key_is_valid(request.headers.get("X-API-Key")):

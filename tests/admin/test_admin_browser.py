@@ -88,7 +88,7 @@ def test_sign_in_create_unit_service_point_survey_and_print_poster(province, pag
 
     # Sign out: the workspace asks for sign-in again.
     page.goto(base + "/admin/surveys")
-    page.get_by_role("button", name="Đăng xuất").click()
+    page.get_by_role("button", name="Đăng xuất", exact=True).click()
     page.wait_for_url("**/login")
     page.goto(base + "/admin/surveys")
     assert "/login" in page.url

@@ -378,3 +378,62 @@ def test_moments_with_fpc_match_respondent_level_with_fpc() -> None:
     score_ref = mean_score(values, weights=w, strata=unit, fpc=volume[unit])
     score = mean_score_from_moments(mm[1], *mm[2].T, weights=volume / mm[1], org=np.zeros(4), fpc=volume)
     assert score.se[0] == pytest.approx(score_ref.se, rel=1e-9)
+
+
+# --------------------------------------------------------------------------
+# Issue 13: codes off the scale, one respondent
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [0, 6, 9, -1, 4.5])
+def test_codes_outside_the_scale_are_refused_not_counted_dissatisfied(code: float) -> None:
+    with pytest.raises(ValueError, match="scale"):
+        encode_answers(np.array([[5, 4, code]]))
+
+
+def test_quick_rating_scale_and_satisfied_codes_on_it() -> None:
+    sat, ans = encode_answers(np.array([[4], [3], [2], [1], [np.nan]]), satisfied_values=(3, 4), scale=(1, 2, 3, 4))
+    np.testing.assert_array_equal(sat.ravel(), [1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(ans.ravel(), [1, 1, 1, 1, 0])
+    with pytest.raises(ValueError, match="scale"):
+        encode_answers(np.array([[5]]), satisfied_values=(3, 4), scale=(1, 2, 3, 4))
+    with pytest.raises(ValueError, match="satisfied_values"):
+        encode_answers(np.array([[4]]), satisfied_values=(4, 5), scale=(1, 2, 3, 4))
+    with pytest.raises(ValueError, match="not text"):
+        encode_answers([["5", "4"]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, np.nan]), min_size=ASPECTS.size, max_size=ASPECTS.size))
+def test_one_respondent_gives_the_same_se_in_both_forms(row: list[float]) -> None:
+    # One respondent is one cluster: its variance cannot be estimated, in either form.
+    answered = (~np.isnan(row)).astype(float)[None, :]
+    satisfied = np.nan_to_num(np.array(row))[None, :]
+    if answered.sum() == 0:
+        return
+    _, n, sums, cross = moments_of(satisfied, answered, np.zeros(1))
+    pairs = [
+        (composite_index(satisfied, answered, ASPECTS), composite_from_moments(n[0], sums[0], cross[0], ASPECTS)),
+        (composite_index(satisfied, answered, ASPECTS, weights=[3.0], strata=[0]),
+         composite_from_moments(n, sums, cross, ASPECTS, weights=[3.0], org=[0])),
+        (overall_rate(satisfied, answered),
+         ratio_from_moments(1.0, satisfied.sum(), answered.sum(), satisfied.sum() ** 2, answered.sum() ** 2,
+                            satisfied.sum() * answered.sum())),
+    ]
+    for resp, mom in pairs:
+        assert np.isnan(resp.se) and np.isnan(mom.se)
+        np.testing.assert_equal(np.ravel(mom.se)[0], resp.se)
+        assert np.ravel(mom.low)[0] == pytest.approx(resp.low, abs=1e-12)
+        assert np.ravel(mom.high)[0] == pytest.approx(resp.high, abs=1e-12)
+    asp = aspect_indices(satisfied, answered, ASPECTS)
+    asp_m = aspect_indices_from_moments(n, sums, cross, ASPECTS)
+    for a, key in enumerate(asp):
+        np.testing.assert_equal(asp_m.se[0, a], asp[key].se)
+
+
+def test_one_respondent_mean_score_se_is_undefined_in_both_forms() -> None:
+    values = np.array([[4.0, 5.0, 2.0]])
+    v, m = np.nansum(values), 3.0
+    a = mean_score(values)
+    b = mean_score_from_moments(1.0, v, m, v * v, m * m, v * m)
+    assert np.isnan(a.se) and np.isnan(b.se)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,3 +329,75 @@ def test_from_estimate_vectorised_and_validated() -> None:
         interval_from_estimate(0.5, 0.1, method="asin")
     with pytest.raises(ValueError, match="df"):
         interval_from_estimate(0.5, 0.1, df=0)
+
+
+@pytest.mark.parametrize("bad", ["12", b"12", ["3", "4"], np.array(["3", "4"]), np.array([3, "4"], dtype=object)])
+def test_numeric_strings_are_not_counts(bad: object) -> None:
+    # NumPy parses "12" as 12.0; a count that arrives as text is a caller's bug, not data.
+    with pytest.raises(ValueError, match="not text"):
+        proportion_ci(bad, 20)
+    with pytest.raises(ValueError, match="not text"):
+        proportion_ci(1, bad)
+    with pytest.raises(ValueError, match="level"):
+        proportion_ci(3, 10, level="0.95")
+
+
+def test_decimal_counts_from_sql_are_still_numbers() -> None:
+    from decimal import Decimal
+
+    assert proportion_ci(Decimal(18), Decimal(20)) == proportion_ci(18, 20)
+    low, _ = proportion_ci(np.array([Decimal(18), Decimal(5)], dtype=object), np.array([20, 10]))
+    assert low.shape == (2,)
+
+
+# --------------------------------------------------------------------------
+# Issue 13: the lines of docs/STATISTICS.md that were untrue
+# --------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _coverage_bench():
+    spec = importlib.util.spec_from_file_location("coverage_sim", REPO / "bench" / "coverage_sim.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wilson_coverage_infimum_at_n30_is_found_at_a_jump_not_on_a_grid() -> None:
+    bench = _coverage_bench()
+    inf, where = bench.coverage_infimum("wilson", 30)
+    assert round(inf, 3) == 0.894 and where == pytest.approx(0.9815, abs=1e-4)
+    # A grid of 197 points misses the dip; one just past the jump finds it.
+    grid = bench.exact_coverage("wilson", 30, np.linspace(0.5, 0.99, 197))
+    assert round(grid.min(), 3) == 0.903
+    assert bench.exact_coverage("wilson", 30, np.array([where + 1e-9]))[0] == pytest.approx(inf, abs=1e-6)
+    # No point of a fine grid is below the infimum.
+    assert bench.exact_coverage("wilson", 30, np.linspace(0.5, 0.99, 200001)).min() >= inf - 1e-12
+
+
+def test_statistics_doc_states_the_exact_coverage_figures() -> None:
+    bench = _coverage_bench()
+    text = (REPO / "docs" / "STATISTICS.md").read_text(encoding="utf-8")
+    for label, method in (("Wilson", "wilson"), ("Wald", "wald")):
+        row = re.search(rf"^\| {label} \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.M)
+        assert row, f"no {label} row in the coverage table"
+        mean = bench.exact_coverage(method, 30, bench.PS_FINE).mean()
+        assert (float(row.group(1)), float(row.group(2))) == (round(mean, 3), round(bench.coverage_infimum(method, 30)[0], 3))
+
+
+def test_agresti_coull_lower_bound_is_zero_at_one_success() -> None:
+    # Its Wald-type bounds are clipped to [0, 1]: low = 0 at k = 1 (n >= 9 at 95%), high = 1 at k = n - 1.
+    for n in (9, 10, 30, 200, 1000):
+        low, high = proportion_ci(np.array([1, n - 1]), n, method="agresti_coull")
+        assert low[0] == 0.0 and high[1] == 1.0
+    assert proportion_ci(1, 8, method="agresti_coull")[0] > 0
+    # Every method but Agresti-Coull and Wald: low = 0 exactly when k = 0, high = 1 exactly when k = n.
+    for method in set(PROPORTION_METHODS) - {"agresti_coull", "wald"}:
+        for n in (1, 5, 9, 30, 200):
+            k = np.arange(n + 1)
+            low, high = proportion_ci(k, n, method=method)
+            np.testing.assert_array_equal(low == 0, k == 0)
+            np.testing.assert_array_equal(high == 1, k == n)
+    text = (REPO / "docs" / "STATISTICS.md").read_text(encoding="utf-8")
+    assert "exactly when k = 0, and `high = 1` exactly when k = n, for every method." not in text
