@@ -139,7 +139,8 @@ def test_response_and_its_answers_are_stored_all_or_nothing(app, place):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from surveyapp.citizen.responses import CleanAnswer, store_response
+    from surveyapp.citizen.responses import store_response
+    from surveyapp.submissions.answers import CleanAnswer
 
     questions = {q.code: q for q in place.sipas.questionnaire.questions}
     overall = CleanAnswer(questions["overall"], questions["overall"].options[0])
@@ -167,7 +168,8 @@ def test_stored_response_reads_back_through_the_orm_exactly(app, place):
     response without answers."""
     from datetime import datetime
 
-    from surveyapp.citizen.responses import CleanAnswer, store_response
+    from surveyapp.citizen.responses import store_response
+    from surveyapp.submissions.answers import CleanAnswer
     from surveyapp.models import utcnow
 
     questions = {q.code: q for q in place.sipas.questionnaire.questions}
