@@ -57,7 +57,7 @@ def test_upgrade_keeps_every_response_and_answer_and_every_constraint(empty_data
     """0003 rebuilds ``response`` and ``answer`` on SQLite (dropping redundant foreign keys):
     a database with data comes out with the same rows, foreign keys enforced again, and its
     CHECK constraints and uniqueness intact."""
-    from flask_migrate import upgrade
+    from flask_migrate import downgrade, upgrade
     from sqlalchemy.exc import IntegrityError
 
     from surveyapp.seed import seed_demo
@@ -65,7 +65,9 @@ def test_upgrade_keeps_every_response_and_answer_and_every_constraint(empty_data
     app = create_app(base_config(empty_database))
     with app.app_context():
         directory = app.extensions["migrate"].directory
-        upgrade(directory=directory, revision="0002")
+        # Seeded through today's models (so at the head), then taken down to 0002 and up again:
+        # every rebuild on the way, down and up, must keep the rows.
+        upgrade(directory=directory)
         seed_demo(seed=3, n_responses=300)
         db.session.execute(sa.text("UPDATE response SET dossier_hash = 'd-' || id WHERE id % 10 = 0"))
         db.session.commit()
@@ -75,6 +77,9 @@ def test_upgrade_keeps_every_response_and_answer_and_every_constraint(empty_data
         assert before[0] >= 300 and before[1] > before[0] and before[2] > 0
         db.session.remove()
 
+        downgrade(directory=directory, revision="0002")
+        assert tuple(db.session.execute(sa.text(count_sql)).one()) == before
+        db.session.remove()
         upgrade(directory=directory)
         assert tuple(db.session.execute(sa.text(count_sql)).one()) == before
         if db.engine.dialect.name == "sqlite":
