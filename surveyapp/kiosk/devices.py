@@ -160,12 +160,6 @@ def note_delivery(device: KioskDevice, now: datetime, *, flagged: int = 0, queue
         device.last_flagged_at = now
 
 
-def suspicious(device: KioskDevice) -> bool:
-    """Whether officials should look at this device: some of its ratings were stored flagged
-    as more, or earlier, than one tablet can collect (they count in no index)."""
-    return bool(device.flagged_ratings)
-
-
 def device_for_token(token: str) -> KioskDevice | None:
     if not token:
         return None
@@ -184,5 +178,5 @@ def list_devices() -> list[KioskDevice]:
 __all__ = [
     "DeviceError", "create_device", "new_enrolment_code", "rename_device", "move_device", "revoke_device",
     "enrolment_url", "enrol", "device_for_token", "device_status", "list_devices", "normalise_code",
-    "note_heartbeat", "note_delivery", "suspicious",
+    "note_heartbeat", "note_delivery",
 ]
