@@ -64,6 +64,23 @@ class Defaults:
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # Kiosk tablets (kiosk/ratings.py; the bounds are reasoned in docs/RELIABILITY.md).
+    KIOSK_BATCH_LIMIT = 1000  # ratings per request
+    KIOSK_ENROL_CODE_DAYS = 7
+    # What one tablet can physically collect: a tap and its thank-you screen take about six
+    # seconds, and nobody keeps a queue filing past it at more than one every eight seconds
+    # for an hour. More ratings claimed in the window are stored flagged "burst".
+    KIOSK_BURST_WINDOW_SECONDS = 60
+    KIOSK_BURST_MAX = 10
+    KIOSK_HOURLY_MAX = 450
+    # Tablet time ahead of the server by more than this, or older than the offline horizon,
+    # is a wrong clock (flag "clock_skew").
+    KIOSK_CLOCK_FUTURE_MINUTES = 10
+    KIOSK_OFFLINE_HORIZON_DAYS = 30
+    # Slack for a tablet's clock and the network when a claimed time is set against what the
+    # server saw (enrolment, a report of an empty queue); beyond it the rating is "implausible".
+    KIOSK_CLOCK_GRACE_MINUTES = 10
+
 
 def load(app, config: dict | None) -> None:
     """Fill ``app.config`` in the documented order of precedence."""

@@ -39,7 +39,8 @@ SURVEY_STATUSES = ("draft", "open", "closed")
 # Which headline index a questionnaire is judged by (see shared/domain.md).
 INDICATORS = ("composite", "overall_rate", "quick", "procedure")
 # Response flags: stored, shown for review, left out of indices by default.
-FLAGS = ("honeypot", "too_fast", "burst", "clock_skew")
+# "implausible": a kiosk rating claimed when its tablet could not have collected it (kiosk.ratings).
+FLAGS = ("honeypot", "too_fast", "burst", "clock_skew", "implausible")
 
 # Kiosk ratings come from the quick counter rating; reasons asked after 1 or 2.
 KIOSK_REASONS = ("waiting_time", "attitude", "procedure", "facilities", "other")
@@ -316,13 +317,6 @@ class Survey(db.Model):
     organisation: Mapped[Organisation] = relationship()
     service_points: Mapped[list[ServicePoint]] = relationship(secondary=survey_service_point)
 
-    def is_open(self, on: date | None = None) -> bool:
-        on = on or date.today()
-        return self.status == "open" and self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
-
-    def has_channel(self, channel: str) -> bool:
-        return {"qr": self.channel_qr, "kiosk": self.channel_kiosk}[channel]
-
 
 class KioskDevice(db.Model):
     """A tablet enrolled at a service point. Only hashes of its codes and token are stored."""
@@ -342,6 +336,11 @@ class KioskDevice(db.Model):
     app_version: Mapped[str | None] = mapped_column(sa.String(32))
     queue_length: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last moment the tablet reported nothing queued: it cannot deliver a rating claimed earlier.
+    queue_empty_at: Mapped[datetime | None]
+    # Its ratings stored flagged by the plausibility checks (shown on the Kiosks page).
+    flagged_ratings: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    last_flagged_at: Mapped[datetime | None]
 
     service_point: Mapped[ServicePoint] = relationship()
 
@@ -357,8 +356,9 @@ class Response(db.Model):
         # index entry for NULL (migration 0003).
         sa.Index("uq_response_dossier_hash", "dossier_hash", unique=True,
                  sqlite_where=sa.text("dossier_hash IS NOT NULL"), postgresql_where=sa.text("dossier_hash IS NOT NULL")),
-        sa.Index("ix_response_kiosk_device_id", "kiosk_device_id", sqlite_where=sa.text("kiosk_device_id IS NOT NULL"),
-                 postgresql_where=sa.text("kiosk_device_id IS NOT NULL")),
+        # A device's ratings by claimed time, for the kiosk's plausibility checks (migration 0004).
+        sa.Index("ix_response_kiosk_device_time", "kiosk_device_id", "client_created_at",
+                 sqlite_where=sa.text("kiosk_device_id IS NOT NULL"), postgresql_where=sa.text("kiosk_device_id IS NOT NULL")),
         sa.CheckConstraint(_in("channel", CHANNELS), name="channel"),
         sa.CheckConstraint("language IN ('vi', 'en')", name="language"),
         sa.CheckConstraint("flag IS NULL OR " + _in("flag", FLAGS), name="flag"),

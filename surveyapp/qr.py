@@ -9,7 +9,7 @@ of four modules, so that any phone camera reads a poster taped to a counter.
 
 A dossier token lets the one-stop counter print a QR on the receipt that rates exactly
 one dossier. The token carries only a keyed hash of the dossier number (never the number),
-the service point code, the day it was issued and an HMAC over all of it.
+the service point code, the local day it was issued (``clock.today``) and an HMAC over all of it.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from .clock import today as local_today
 from .models import ServicePoint
 from .privacy import _key, keyed_hash
 
@@ -150,7 +151,7 @@ def issue_dossier_token(service_point: ServicePoint, dossier_number: str, today:
     if not dossier_number or not dossier_number.strip():
         raise ValueError("empty dossier number")
     code = service_point.code.encode()
-    day = ((today or date.today()) - _EPOCH).days
+    day = ((today or local_today()) - _EPOCH).days
     body = struct.pack(">BHB", TOKEN_VERSION, day, len(code)) + code + bytes.fromhex(dossier_hash(dossier_number))
     return _b64(body + _sign(body))
 
@@ -169,9 +170,9 @@ def verify_dossier_token(token: str, today: date | None = None) -> tuple[str, st
     version, day, code_len = struct.unpack(">BHB", body[:4])
     if version != TOKEN_VERSION or len(body) != 4 + code_len + 32:
         return None
-    max_age = int(current_app.config.get("DOSSIER_TOKEN_MAX_AGE_DAYS", 90))
+    max_age = int(current_app.config["DOSSIER_TOKEN_MAX_AGE_DAYS"])
     issued = _EPOCH + timedelta(days=day)
-    if (today or date.today()) - issued > timedelta(days=max_age):
+    if (today or local_today()) - issued > timedelta(days=max_age):
         return None
     return body[4 + code_len:].hex(), body[4:4 + code_len].decode()
 

@@ -1,7 +1,7 @@
 """The survey form's fixed part: CSRF, idempotency key, signed start time, honeypot, contact.
 
 The questions themselves vary by questionnaire; they are read from ``q_<code>`` fields and
-checked by ``responses.validate_answers`` so that the kiosk and the load tests share the rules.
+checked by ``submissions.answers.validate_answers``, the validators the kiosk shares.
 """
 from __future__ import annotations
 

@@ -22,15 +22,8 @@ from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
 from ..ratelimit import Quota, counted, require_quota
 from . import bp
 from .forms import MAX_DURATION_MS, SubmittedFields, SurveyForm, new_key, read_start, read_submitted, sign_start
-from .responses import (
-    AlreadyRated,
-    choose_survey,
-    dossier_already_rated,
-    store_response,
-    submission_targets,
-    validate_answers,
-    validate_contact,
-)
+from ..submissions.answers import validate_answers
+from .responses import AlreadyRated, choose_survey, dossier_already_rated, store_response, submission_targets, validate_contact
 from .structure import questionnaire_spec
 
 LONG_QUESTIONNAIRE = 6  # questions; above this the page shows sections and progress

@@ -4,7 +4,7 @@ cached per process.
 Validating and storing a response needs the questions (type, limits, required, follow-up
 rule, whether they count in the index) and their options. Loading them through the ORM costs
 a query per relationship on every POST; here they are read once with two Core queries and
-kept as frozen dataclasses that ``responses.validate_answers`` reads like the ORM objects.
+kept as frozen dataclasses that ``submissions.answers`` reads like the ORM objects.
 
 When caching is safe
 --------------------

@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from ..extensions import csrf, db, limiter
 from ..models import utcnow
 from . import bp
-from .devices import device_for_token, device_status, enrol
-from .ratings import kiosk_survey, setting, store_batch
+from .devices import device_for_token, device_status, enrol, note_heartbeat
+from .ratings import kiosk_survey, store_batch
 
 APP_VERSION_MAX = 32
 QUEUE_MAX = 10_000_000  # far beyond any tablet's storage; keeps the value inside the column
@@ -91,7 +91,7 @@ def api_ratings(device):
     data = json_body()
     if data is None or not isinstance(data.get("ratings"), list):
         return error(400, "invalid_request", _("Nội dung yêu cầu phải là JSON có danh sách \"ratings\"."))
-    limit = setting("KIOSK_BATCH_LIMIT")
+    limit = current_app.config["KIOSK_BATCH_LIMIT"]
     if len(data["ratings"]) > limit:
         return error(413, "batch_too_large", _("Mỗi lần gửi tối đa %(limit)s đánh giá.", limit=limit), limit=limit)
     return jsonify(store_batch(device, data["ratings"]))
@@ -111,10 +111,7 @@ def api_heartbeat(device):
         return error(400, "invalid_queue_length", _("\"queue_length\" phải là số nguyên không âm."))
     if version is not None and (not isinstance(version, str) or len(version) > APP_VERSION_MAX):
         return error(400, "invalid_app_version", _("\"app_version\" phải là chuỗi ngắn."))
-    device.queue_length = queue
-    if version:
-        device.app_version = version
-    device.last_seen_at = utcnow()
+    note_heartbeat(device, queue, version)
     db.session.commit()
     return jsonify(config_for(device))
 
@@ -138,7 +135,7 @@ def config_for(device) -> dict:
         "service_point": {"code": sp.code, "name": {"vi": _sp_name(sp, "vi"), "en": _sp_name(sp, "en")}},
         "survey_open": survey is not None,
         "server_time": utcnow().isoformat(timespec="seconds") + "Z",
-        "batch_limit": setting("KIOSK_BATCH_LIMIT"),
+        "batch_limit": current_app.config["KIOSK_BATCH_LIMIT"],
     }
 
 
@@ -203,7 +200,10 @@ def kiosk_paths() -> dict:
                     "was already stored is answered `duplicate`. Ratings are checked one by one; a refused rating "
                     "does not stop the others. Tablet times more than 10 minutes ahead of the server or older than "
                     "the offline horizon (30 days) are stored with flag `clock_skew`; more ratings from one device "
-                    "within a minute than a counter can serve are stored with flag `burst`."
+                    "within a minute or an hour than a tablet can take are stored with flag `burst`; ratings "
+                    "claimed before the device was enrolled, before it last reported an empty queue, or beyond "
+                    "what it can have collected since, are stored with flag `implausible`. Flagged ratings "
+                    "count in no index."
                 ),
                 "security": bearer,
                 "requestBody": {"required": True, **_json({
@@ -284,7 +284,7 @@ def openapi_document() -> dict:
                     "status": {"type": "string", "enum": ["stored", "duplicate", "refused"]},
                     "reason": {"type": "string", "enum": ["invalid_rating", "invalid_id", "invalid_value",
                                                           "invalid_created_at", "invalid_reason", "no_open_survey"]},
-                    "flag": {"type": "string", "enum": ["burst", "clock_skew"]},
+                    "flag": {"type": "string", "enum": ["burst", "clock_skew", "implausible"]},
                 },
             },
             "KioskConfig": {

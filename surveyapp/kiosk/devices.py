@@ -21,7 +21,6 @@ from ..models import KioskDevice, ServicePoint, utcnow
 # No 0/O, 1/I/L, 5/S, 2/Z: a code read aloud or typed from paper goes in right the first time.
 CODE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 10  # 27^10, about 47 bits: far beyond a rate-limited guesser within a week
-ENROL_CODE_DAYS = 7
 
 
 class DeviceError(ValueError):
@@ -74,7 +73,7 @@ def new_enrolment_code(device: KioskDevice) -> str:
     code = _new_code()
     device.token_hash = None
     device.enrol_code_hash = _hash(code)
-    device.enrol_expires_at = utcnow() + timedelta(days=current_app.config.get("KIOSK_ENROL_CODE_DAYS", ENROL_CODE_DAYS))
+    device.enrol_expires_at = utcnow() + timedelta(days=current_app.config["KIOSK_ENROL_CODE_DAYS"])
     return format_code(code)
 
 
@@ -136,6 +135,31 @@ def enrol(code: str, now: datetime | None = None) -> tuple[KioskDevice, str] | N
     return device, token
 
 
+def note_heartbeat(device: KioskDevice, queue_length: int, app_version: str | None, now: datetime | None = None) -> None:
+    """What a heartbeat tells: the tablet is alive, and how many ratings wait in its queue.
+    An empty queue is remembered: nothing it sends later can have been tapped before then.
+    The caller commits."""
+    now = now or utcnow()
+    device.queue_length = queue_length
+    if app_version:
+        device.app_version = app_version
+    device.last_seen_at = now
+    if queue_length == 0:
+        device.queue_empty_at = now
+
+
+def note_delivery(device: KioskDevice, now: datetime, *, flagged: int = 0, queue_empty: bool = False) -> None:
+    """A batch of ratings arrived: ``flagged`` of them were stored flagged by the plausibility
+    checks (the Kiosks page marks the device); an empty batch means an empty queue. The
+    caller commits."""
+    device.last_seen_at = now
+    if queue_empty:
+        device.queue_empty_at = now
+    if flagged:
+        device.flagged_ratings = (device.flagged_ratings or 0) + flagged
+        device.last_flagged_at = now
+
+
 def device_for_token(token: str) -> KioskDevice | None:
     if not token:
         return None
@@ -154,4 +178,5 @@ def list_devices() -> list[KioskDevice]:
 __all__ = [
     "DeviceError", "create_device", "new_enrolment_code", "rename_device", "move_device", "revoke_device",
     "enrolment_url", "enrol", "device_for_token", "device_status", "list_devices", "normalise_code",
+    "note_heartbeat", "note_delivery",
 ]

@@ -1,16 +1,25 @@
-"""Storing batches of kiosk ratings: validation, idempotency, flags.
+"""Kiosk rating batches: the batch protocol and the plausibility of what a tablet claims.
+Which survey is open, how each answer is checked and how responses are stored are the rules
+both channels share (``submissions``).
 
 A tablet may send the same batch twice (the answer was lost), a batch cut off half-way, or
 the same batch from two sync loops at once (two tabs). Each rating carries the tablet's UUID
-as its idempotency key, unique per survey in the database, so every path stores it once:
+as its idempotency key, unique per survey in the database, so ``submissions.store`` stores
+it once whatever the path; a rating already stored is answered "duplicate".
 
-1. the batch is inserted in one statement with ON CONFLICT DO NOTHING ... RETURNING on the
-   unique (survey, key): a key stored earlier, or a moment ago by a concurrent request, makes
-   its row vanish from RETURNING instead of failing the whole batch, and is answered
-   "duplicate". (A separate "which keys exist?" query first would add a round trip and, on
-   PostgreSQL, a plan that may scan the survey's rows instead of probing the unique index.)
-2. answers are inserted only for the rows this transaction created, and everything
-   commits at once, so a failure stores nothing half-way.
+Plausibility
+------------
+A rating carries the tablet's own clock, so the server judges what one tablet at one counter
+can physically have collected, and flags (stores, but leaves out of the indices) the rest;
+the bounds and their reasons are in docs/RELIABILITY.md, the settings in ``config.Defaults``:
+
+- ``clock_skew``: claimed ahead of the server, or older than the offline horizon;
+- ``implausible``: claimed before the tablet was enrolled, or before the last moment it
+  reported an empty queue (it had nothing older to send then), or beyond what it could have
+  collected since the later of the two at the hourly bound (what a device delivers against
+  the time that passed);
+- ``burst``: more taps in a minute, or in an hour, than a tablet can take (counting this
+  device's ratings already stored around the batch; flagged ones take no place).
 """
 from __future__ import annotations
 
@@ -18,83 +27,45 @@ import bisect
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import selectinload
 
+from ..citizen.structure import QuestionSpec, spec_of
+from ..clock import now_utc
 from ..extensions import db
-from ..models import (
-    KIOSK_REASONS, Answer, KioskDevice, Question, Questionnaire, Response, Survey, survey_service_point, utcnow,
-)
+from ..models import KioskDevice, Response, Survey
+from ..submissions.answers import CleanAnswer, applies, check_option
+from ..submissions.store import NewResponse, store_responses
+from ..submissions.surveys import open_surveys
+from .devices import note_delivery
 
-DEFAULTS = {
-    "KIOSK_BATCH_LIMIT": 1000,
-    # A counter serves one citizen in minutes; more taps than this in the window is not plausible.
-    "KIOSK_BURST_WINDOW_SECONDS": 60,
-    "KIOSK_BURST_MAX": 10,
-    # Tablet time ahead of the server by more than this is a wrong clock.
-    "KIOSK_CLOCK_FUTURE_MINUTES": 10,
-    # Offline horizon: a tablet may queue ratings for weeks without network; older is a wrong clock.
-    "KIOSK_OFFLINE_HORIZON_DAYS": 30,
-}
-VALUES = (1, 2, 3, 4)
+LANGUAGES = ("vi", "en")
+PLAUSIBILITY_FLAGS = ("clock_skew", "implausible", "burst")
 
 
-def setting(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class QuickForm:
-    survey: Survey
-    rating_question_id: int
-    reason_question_id: int
-    option_by_value: dict[int, tuple[int, int]]  # value -> (option id, satisfied 0/1)
-    option_by_reason: dict[str, int]
+    """The quick-rating questionnaire of the open kiosk survey, as ``citizen.structure`` caches it."""
+    survey_id: int
+    rating: QuestionSpec
+    reason: QuestionSpec
 
 
-def kiosk_survey(service_point_id: int, today: date | None = None) -> Survey | None:
-    """The open kiosk survey of a service point: open, within its dates, on the kiosk channel,
-    deployed there, with a quick-rating questionnaire. The most recent one wins. Survey dates
-    are local dates, so "today" is the date in the app's time zone, not UTC's."""
-    today = today or datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))).date()
-    return db.session.scalar(
-        sa.select(Survey)
-        .join(survey_service_point, survey_service_point.c.survey_id == Survey.id)
-        .join(Questionnaire, Questionnaire.id == Survey.questionnaire_id)
-        .where(
-            survey_service_point.c.service_point_id == service_point_id,
-            Survey.status == "open",
-            Survey.channel_kiosk.is_(True),
-            Survey.starts_on <= today,
-            sa.or_(Survey.ends_on.is_(None), Survey.ends_on >= today),
-            Questionnaire.indicator == "quick",
-        )
-        .order_by(Survey.starts_on.desc(), Survey.id.desc())
-        .limit(1)
-    )
+def kiosk_survey(service_point_id: int, on: date | None = None) -> Survey | None:
+    """The open kiosk survey of a service point: among the surveys taking kiosk responses
+    there today (``submissions.surveys``), those with a quick-rating questionnaire; the most
+    recent one wins."""
+    quick = [s for s in open_surveys(service_point_id, "kiosk", on) if s.questionnaire.indicator == "quick"]
+    return max(quick, key=lambda s: (s.starts_on, s.id), default=None)
 
 
 def quick_form(survey: Survey) -> QuickForm | None:
-    questions = {
-        q.code: q
-        for q in db.session.scalars(
-            sa.select(Question).options(selectinload(Question.options)).where(Question.questionnaire_id == survey.questionnaire_id)
-        )
-    }
+    questions = {q.code: q for q in spec_of(survey.questionnaire).questions}
     rating, reason = questions.get("rating"), questions.get("reason")
     if rating is None or reason is None:
         return None
-    return QuickForm(
-        survey=survey,
-        rating_question_id=rating.id,
-        reason_question_id=reason.id,
-        option_by_value={o.value: (o.id, int(o.is_satisfied)) for o in rating.options if o.value in VALUES},
-        option_by_reason={o.code: o.id for o in reason.options},
-    )
+    return QuickForm(survey.id, rating, reason)
 
 
 def parse_time(text) -> datetime | None:
@@ -110,149 +81,158 @@ def parse_time(text) -> datetime | None:
     return when
 
 
-def validate(item) -> tuple[dict | None, str | None, str | None]:
-    """One rating of the batch: (clean rating, None, id) or (None, refusal reason, id)."""
-    if not isinstance(item, dict):
-        return None, "invalid_rating", None
+def _key(item) -> tuple[str | None, str | None]:
+    """(idempotency key, the id as sent) of one item."""
     raw_id = item.get("id")
     try:
         key = str(uuid.UUID(raw_id)) if isinstance(raw_id, str) and len(raw_id) <= 64 else None
     except ValueError:
         key = None
-    if key is None:
-        return None, "invalid_id", raw_id if isinstance(raw_id, str) else None
+    return key, raw_id if isinstance(raw_id, str) else None
+
+
+def validate(item, form: QuickForm) -> tuple[dict | None, str | None]:
+    """One rating of the batch, checked with the shared validators: (clean rating, None) or
+    (None, refusal reason). The protocol's own rules: the value is an integer on the scale, a
+    reason is sent only after a rating it follows (otherwise the tablet is broken: refused)."""
     value = item.get("value")
-    if isinstance(value, bool) or not isinstance(value, int) or value not in VALUES:
-        return None, "invalid_value", raw_id
+    rating = check_option(form.rating, value) \
+        if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(rating, CleanAnswer):
+        return None, "invalid_value"
     created = parse_time(item.get("created_at"))
     if created is None:
-        return None, "invalid_created_at", raw_id
+        return None, "invalid_created_at"
+    answers = [rating]
     reason = item.get("reason")
-    if reason is not None and (reason not in KIOSK_REASONS or value > 2):
-        # Reasons are asked after a negative answer only.
-        return None, "invalid_reason", raw_id
+    if reason is not None:
+        clean = check_option(form.reason, reason) \
+            if isinstance(reason, str) and applies(form.reason, {form.rating.code: rating}) else None
+        if not isinstance(clean, CleanAnswer):
+            return None, "invalid_reason"
+        answers.append(clean)
     language = item.get("language", "vi")
-    if language not in ("vi", "en"):
-        language = "vi"
-    return {"key": key, "value": value, "created_at": created, "reason": reason, "language": language}, None, raw_id
-
-
-def _insert(table_model):
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table_model)
+    return {"created_at": created, "answers": answers,
+            "language": language if language in LANGUAGES else "vi"}, None
 
 
 def store_batch(device: KioskDevice, items: list, now: datetime | None = None) -> dict:
     """Store a batch for ``device``; returns {"results": [...], "stored": n, "duplicates": n, "refused": n}."""
-    now = now or utcnow()
-    results: list[dict] = []
-    clean: list[tuple[int, dict]] = []  # (position in results, rating)
+    now = now or now_utc()
+    results: list[dict] = [{"id": None, "status": None} for _item in items]
+    keyed: list[tuple[int, str, dict]] = []  # (position, key, item)
     seen: set[str] = set()
-    for item in items:
-        rating, refusal, raw_id = validate(item)
-        if refusal:
-            results.append({"id": raw_id, "status": "refused", "reason": refusal})
-        elif rating["key"] in seen:
-            results.append({"id": raw_id, "status": "duplicate"})
+    for pos, item in enumerate(items):
+        if not isinstance(item, dict):
+            results[pos].update(status="refused", reason="invalid_rating")
+            continue
+        key, raw_id = _key(item)
+        results[pos]["id"] = raw_id
+        if key is None:
+            results[pos].update(status="refused", reason="invalid_id")
+        elif key in seen:
+            results[pos]["status"] = "duplicate"
         else:
-            seen.add(rating["key"])
-            results.append({"id": raw_id, "status": None})
-            clean.append((len(results) - 1, rating))
+            seen.add(key)
+            keyed.append((pos, key, item))
 
-    survey = kiosk_survey(device.service_point_id) if clean else None
+    survey = kiosk_survey(device.service_point_id) if keyed else None
     form = quick_form(survey) if survey else None
-    if clean and form is None:
-        for pos, _rating in clean:
+    clean: list[tuple[int, dict]] = []
+    for pos, key, item in keyed:
+        if form is None:
             results[pos].update(status="refused", reason="no_open_survey")
-        clean = []
+            continue
+        rating, refusal = validate(item, form)
+        if refusal:
+            results[pos].update(status="refused", reason=refusal)
+        else:
+            rating["key"] = key
+            clean.append((pos, rating))
 
+    flagged = 0
     if clean:
-        inserted = _insert_fresh(device, form, [r for _p, r in clean], now)
-        for pos, rating in clean:
-            if rating["key"] in inserted:
+        ratings = [r for _pos, r in clean]
+        flags = plausibility(device, ratings, now)
+        created = store_responses(
+            form.survey_id, device.service_point_id, "kiosk",
+            [NewResponse(r["key"], r["answers"], language=r["language"], flag=flags[r["key"]],
+                         client_created_at=r["created_at"]) for r in ratings],
+            kiosk_device_id=device.id, now=now,
+        )
+        for pos, r in clean:
+            if r["key"] in created:
                 results[pos]["status"] = "stored"
-                if inserted[rating["key"]]:
-                    results[pos]["flag"] = inserted[rating["key"]]
+                if flags[r["key"]]:
+                    results[pos]["flag"] = flags[r["key"]]
+                    flagged += 1
             else:
                 results[pos]["status"] = "duplicate"
 
-    device.last_seen_at = now
+    note_delivery(device, now, flagged=flagged, queue_empty=not items)
     db.session.commit()
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("stored", "duplicate", "refused")}
     return {"results": results, "stored": counts["stored"], "duplicates": counts["duplicate"], "refused": counts["refused"]}
 
 
-def _flags(device: KioskDevice, ratings: list[dict], now: datetime) -> list[str | None]:
-    """clock_skew for tablet times implausibly far from ours; burst for more taps in a sliding
-    window than a counter can serve (counting this device's stored ratings around the batch)."""
-    future = now + timedelta(minutes=setting("KIOSK_CLOCK_FUTURE_MINUTES"))
-    horizon = now - timedelta(days=setting("KIOSK_OFFLINE_HORIZON_DAYS"))
-    window = timedelta(seconds=setting("KIOSK_BURST_WINDOW_SECONDS"))
-    most = setting("KIOSK_BURST_MAX")
-    plausible = [r for r in ratings if horizon <= r["created_at"] <= future]
-    times: list[datetime] = []
-    if plausible:
-        lo = min(r["created_at"] for r in plausible)
-        hi = max(r["created_at"] for r in plausible)
-        stored = dict(db.session.execute(
-            sa.select(Response.idempotency_key, Response.client_created_at).where(
-                Response.kiosk_device_id == device.id,
-                Response.client_created_at > lo - window,
-                Response.client_created_at <= hi + window,
-            )
-        ).all())
-        # A re-sent rating is already among the stored ones: count it once.
-        times = sorted(list(stored.values()) + [r["created_at"] for r in plausible if r["key"] not in stored])
-    flags: list[str | None] = []
+def plausibility(device: KioskDevice, ratings: list[dict], now: datetime) -> dict[str, str | None]:
+    """{key: flag or None} for ``ratings`` (each with "key" and "created_at") of ``device``,
+    received ``now`` (rules in the module docstring)."""
+    cfg = current_app.config
+    future = now + timedelta(minutes=cfg["KIOSK_CLOCK_FUTURE_MINUTES"])
+    horizon = now - timedelta(days=cfg["KIOSK_OFFLINE_HORIZON_DAYS"])
+    grace = timedelta(minutes=cfg["KIOSK_CLOCK_GRACE_MINUTES"])
+    minute, per_minute = timedelta(seconds=cfg["KIOSK_BURST_WINDOW_SECONDS"]), cfg["KIOSK_BURST_MAX"]
+    hour, per_hour = timedelta(hours=1), cfg["KIOSK_HOURLY_MAX"]
+    # Since when the tablet can have held what it sends: its enrolment, or the last moment it
+    # reported an empty queue, whichever is later.
+    known = [t for t in (device.enrolled_at, device.queue_empty_at) if t is not None]
+    since = max(known) if known else None
+
+    flags: dict[str, str | None] = {}
+    candidates = []
     for r in ratings:
         t = r["created_at"]
         if not horizon <= t <= future:
-            flags.append("clock_skew")
+            flags[r["key"]] = "clock_skew"
+        elif since is not None and t < since - grace:
+            flags[r["key"]] = "implausible"
+        else:
+            candidates.append(r)
+    if not candidates:
+        return flags
+    candidates.sort(key=lambda r: r["created_at"])
+    lo, hi = candidates[0]["created_at"], candidates[-1]["created_at"]
+    mine = sa.and_(Response.kiosk_device_id == device.id, Response.flag.is_(None))
+    stored = dict(db.session.execute(
+        sa.select(Response.idempotency_key, Response.client_created_at)
+        .where(mine, Response.client_created_at > lo - hour, Response.client_created_at <= hi)
+    ).all())
+    times = sorted(stored.values())
+    # What it can have collected since ``since``: the hourly pace over the time that passed,
+    # and one minute's worth for a queue at the counter.
+    capacity = collected = None
+    if since is not None:
+        capacity = per_hour * ((now - since) / hour) + per_minute
+        collected = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+            mine, Response.client_created_at >= since - grace))
+    for r in candidates:
+        key, t = r["key"], r["created_at"]
+        if key in stored:  # re-sent: already counted, and answered "duplicate"
+            flags[key] = None
             continue
-        in_window = bisect.bisect_right(times, t) - bisect.bisect_right(times, t - window)
-        flags.append("burst" if in_window > most else None)
+        in_minute = bisect.bisect_right(times, t) - bisect.bisect_right(times, t - minute) + 1
+        in_hour = bisect.bisect_right(times, t) - bisect.bisect_right(times, t - hour) + 1
+        if in_minute > per_minute or in_hour > per_hour:
+            flags[key] = "burst"
+        elif capacity is not None and collected + 1 > capacity:
+            flags[key] = "implausible"
+        else:
+            flags[key] = None
+            bisect.insort(times, t)
+            if collected is not None:
+                collected += 1
     return flags
 
 
-def _insert_fresh(device: KioskDevice, form: QuickForm, ratings: list[dict], now: datetime) -> dict[str, str | None]:
-    """Insert responses and answers; returns {key: flag} of the rows this transaction created.
-    A key already stored for the survey (re-sent, or inserted a moment ago by a concurrent
-    request) is skipped by ON CONFLICT DO NOTHING and absent from RETURNING."""
-    flags = _flags(device, ratings, now)
-    rows = [
-        {
-            "survey_id": form.survey.id, "service_point_id": device.service_point_id, "channel": "kiosk",
-            "submitted_at": now, "client_created_at": r["created_at"], "language": r["language"],
-            "idempotency_key": r["key"], "kiosk_device_id": device.id, "flag": flag, "contact_consent": False,
-        }
-        for r, flag in zip(ratings, flags)
-    ]
-    # In key order: two requests carrying the same ratings (two tabs of one tablet syncing one
-    # queue, a retry racing the original) then meet their common keys in the same order and
-    # queue behind each other, instead of each waiting on a key the other holds (a deadlock
-    # that PostgreSQL breaks after a second by failing one of them).
-    rows.sort(key=lambda row: row["idempotency_key"])
-    # Core statements on the tables: the ORM's bulk path costs more than the database here.
-    table = Response.__table__
-    stmt = (
-        _insert(table)
-        .on_conflict_do_nothing(index_elements=["survey_id", "idempotency_key"])
-        .returning(table.c.id, table.c.idempotency_key)
-    )
-    ids = {key: rid for rid, key in db.session.execute(stmt, rows).all()}
-    by_key = {r["key"]: r for r in ratings}
-    answers = []
-    for key, rid in ids.items():
-        r = by_key[key]
-        option_id, satisfied = form.option_by_value[r["value"]]
-        base = {"response_id": rid, "service_point_id": device.service_point_id, "submitted_at": now, "text": None}
-        answers.append(base | {"question_id": form.rating_question_id, "option_id": option_id, "value": r["value"],
-                               "satisfied": satisfied})
-        if r["reason"]:
-            answers.append(base | {"question_id": form.reason_question_id, "option_id": form.option_by_reason[r["reason"]],
-                                   "value": None, "satisfied": None})
-    if answers:
-        db.session.execute(sa.insert(Answer.__table__), answers)
-    flag_by_key = {r["key"]: f for r, f in zip(ratings, flags)}
-    return {key: flag_by_key[key] for key in ids}
+__all__ = ["kiosk_survey", "quick_form", "store_batch", "plausibility", "parse_time", "validate", "PLAUSIBILITY_FLAGS"]

@@ -139,7 +139,8 @@ def test_response_and_its_answers_are_stored_all_or_nothing(app, place):
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from surveyapp.citizen.responses import CleanAnswer, store_response
+    from surveyapp.citizen.responses import store_response
+    from surveyapp.submissions.answers import CleanAnswer
 
     questions = {q.code: q for q in place.sipas.questionnaire.questions}
     overall = CleanAnswer(questions["overall"], questions["overall"].options[0])
@@ -167,7 +168,8 @@ def test_stored_response_reads_back_through_the_orm_exactly(app, place):
     response without answers."""
     from datetime import datetime
 
-    from surveyapp.citizen.responses import CleanAnswer, store_response
+    from surveyapp.citizen.responses import store_response
+    from surveyapp.submissions.answers import CleanAnswer
     from surveyapp.models import utcnow
 
     questions = {q.code: q for q in place.sipas.questionnaire.questions}
@@ -232,6 +234,22 @@ def test_invalid_full_questionnaire_keeps_answers_and_stores_nothing(client, pla
         if field != "comment":
             assert ">Góp ý của tôi</textarea>" in page
     assert count(Response) == 0
+
+
+def test_empty_survey_is_refused_in_the_citizens_language_and_not_counted(client, place):
+    """A form sent with no question answered (blank fields, a comment of spaces, a follow-up
+    reason that does not apply) is no respondent: 422 with the reason, nothing stored."""
+    empties = [{}, {"q_comment": "   ", "q_access_a1": ""}]
+    for data in empties:
+        for lang, message in (("vi", "Ông/Bà chưa trả lời câu hỏi nào."),
+                              ("en", "You have not answered any question.")):
+            r = post(client, place, data, query=f"?lang={lang}")
+            assert r.status_code == 422, (data, lang)
+            assert message in r.get_data(as_text=True)
+    assert count(Response) == 0
+    # One answer is enough.
+    assert post(client, place, {"q_comment": "Tốt"}).status_code == 303
+    assert count(Response) == 1
 
 
 def test_number_out_of_range_and_not_a_number(client, app, standard, place):

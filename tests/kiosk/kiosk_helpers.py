@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.kiosk import devices
-from surveyapp.models import KioskDevice, Organisation, Response, ServicePoint, Survey
+from surveyapp.models import KioskDevice, Organisation, Response, ServicePoint, Survey, utcnow
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Kiosk:
 
 def make_kiosk(standard, name: str = "Máy quầy 1") -> Kiosk:
     """An organisation with two service points, the quick survey open on both for kiosks, and
-    an enrolled device at the first."""
+    an enrolled device at the first (enrolled when the survey opened)."""
     org = Organisation(code="KX", name="Xã Thử Nghiệm", sector="administrative")
     sp = ServicePoint(organisation=org, name="Quầy 1", name_en="Counter 1")
     other = ServicePoint(organisation=org, name="Quầy 2", name_en="Counter 2")
@@ -38,7 +38,8 @@ def make_kiosk(standard, name: str = "Máy quầy 1") -> Kiosk:
     db.session.flush()
     device, code = devices.create_device(sp, name)
     db.session.commit()
-    _device, token = devices.enrol(code)
+    # In service since the survey opened: ratings it queued offline since then are plausible.
+    _device, token = devices.enrol(code, now=utcnow() - timedelta(days=60))
     return Kiosk(survey=survey, sp=sp, other_sp=other, device=device, token=token)
 
 
