@@ -52,7 +52,7 @@ def readyz():
             pass
         current_app.logger.warning("readyz: database not ready: %s", type(exc).__name__)
         checks["database"] = "unavailable"
-    redis_url = current_app.config.get("REDIS_URL")
+    redis_url = current_app.config["REDIS_URL"]
     if redis_url:
         try:
             _redis_client(redis_url).ping()

@@ -22,10 +22,6 @@ from ..models import User, utcnow
 from . import bp
 from .forms import LoginForm, LogoutForm
 
-MAX_FAILED_LOGINS = 5
-LOCK_MINUTES = 15
-LOGIN_RATE_LIMIT = "20 per 10 minutes"
-
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
 login_manager.login_message_category = "info"
@@ -81,7 +77,7 @@ def _only_failed_attempts(response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT), methods=["POST"],
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
                deduct_when=_only_failed_attempts)
 def login():
     """Sign-in form; on success go to ``next`` when it is on this site, else the dashboard."""
@@ -108,8 +104,8 @@ def login():
             return redirect(next_url or home_url())
         if user is not None and not locked:
             user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= current_app.config.get("MAX_FAILED_LOGINS", MAX_FAILED_LOGINS):
-                user.locked_until = now + timedelta(minutes=current_app.config.get("LOGIN_LOCK_MINUTES", LOCK_MINUTES))
+            if user.failed_logins >= current_app.config["MAX_FAILED_LOGINS"]:
+                user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
                 user.failed_logins = 0
             db.session.commit()
         error = _("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Vui lòng thử lại sau.")

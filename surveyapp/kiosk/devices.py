@@ -21,7 +21,6 @@ from ..models import KioskDevice, ServicePoint, utcnow
 # No 0/O, 1/I/L, 5/S, 2/Z: a code read aloud or typed from paper goes in right the first time.
 CODE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = 10  # 27^10, about 47 bits: far beyond a rate-limited guesser within a week
-ENROL_CODE_DAYS = 7
 
 
 class DeviceError(ValueError):
@@ -74,7 +73,7 @@ def new_enrolment_code(device: KioskDevice) -> str:
     code = _new_code()
     device.token_hash = None
     device.enrol_code_hash = _hash(code)
-    device.enrol_expires_at = utcnow() + timedelta(days=current_app.config.get("KIOSK_ENROL_CODE_DAYS", ENROL_CODE_DAYS))
+    device.enrol_expires_at = utcnow() + timedelta(days=current_app.config["KIOSK_ENROL_CODE_DAYS"])
     return format_code(code)
 
 
@@ -101,7 +100,7 @@ def revoke_device(device: KioskDevice) -> None:
 
 def enrolment_url(code: str) -> str:
     """The URL to put in the enrolment QR code."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
+    base = current_app.config["PUBLIC_BASE_URL"]
     if not base:
         base = request.host_url if has_request_context() else ""
     return f"{(base or '').rstrip('/')}/kiosk/enroll?{urlencode({'code': code})}"

@@ -30,21 +30,11 @@ from ..models import (
     KIOSK_REASONS, Answer, KioskDevice, Question, Questionnaire, Response, Survey, survey_service_point, utcnow,
 )
 
-DEFAULTS = {
-    "KIOSK_BATCH_LIMIT": 1000,
-    # A counter serves one citizen in minutes; more taps than this in the window is not plausible.
-    "KIOSK_BURST_WINDOW_SECONDS": 60,
-    "KIOSK_BURST_MAX": 10,
-    # Tablet time ahead of the server by more than this is a wrong clock.
-    "KIOSK_CLOCK_FUTURE_MINUTES": 10,
-    # Offline horizon: a tablet may queue ratings for weeks without network; older is a wrong clock.
-    "KIOSK_OFFLINE_HORIZON_DAYS": 30,
-}
 VALUES = (1, 2, 3, 4)
 
 
 def setting(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+    return current_app.config[name]  # defaults in config.Defaults
 
 
 @dataclass
@@ -60,7 +50,7 @@ def kiosk_survey(service_point_id: int, today: date | None = None) -> Survey | N
     """The open kiosk survey of a service point: open, within its dates, on the kiosk channel,
     deployed there, with a quick-rating questionnaire. The most recent one wins. Survey dates
     are local dates, so "today" is the date in the app's time zone, not UTC's."""
-    today = today or datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh"))).date()
+    today = today or datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
     return db.session.scalar(
         sa.select(Survey)
         .join(survey_service_point, survey_service_point.c.survey_id == Survey.id)
