@@ -2,11 +2,11 @@
 
 Flask-Limiter guards every other public endpoint. The survey POST is the one hot path a QR
 campaign hammers, and its rule is "only stored responses count" (a citizen correcting a
-mistake is not penalised). With Flask-Limiter that rule costs a test before and a hit after
-for each limit: two Redis round trips per limit plus the extension's bookkeeping, which with
-two limits was a third of a submission's cost under load (docs/PERFORMANCE.md). Here every
-limit of the request (browser, address, service point) is taken at once (one Lua call on
-Redis, in-process counters otherwise) and given back in the rare case nothing was stored.
+mistake is not penalised; a repeat of an answer already stored counts once; a flagged
+submission is counted apart). With Flask-Limiter that rule needs a test before and a hit
+after for each limit, two Redis round trips per limit. Here every limit of the request
+(browser, address, service point) is taken at once (one Lua call on Redis, in-process
+counters otherwise) and given back in the rare case nothing new was stored.
 On Redis the call is sent as the request starts and its answer read when the view is about
 to store (``require_quota``): the round trip overlaps the request's own work.
 
@@ -110,7 +110,7 @@ class Ticket:
     """One request's counts, taken but maybe not yet read back: on Redis the command is sent
     when the request starts and its answer read only when the view is about to store
     (``require_quota``), so the round trip overlaps the request's own work instead of
-    stalling the worker (the stall, and the cold caches after it, cost more than the call)."""
+    stalling the worker."""
 
     __slots__ = ("store", "counters", "limits", "values", "shared", "_conn", "checked", "returned")
 
