@@ -3,7 +3,6 @@ DEPLOY.md, and nothing read with an inline default."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from surveyapp import PACKAGE_DIR, REPO_DIR, create_app
 from surveyapp.config import settings
