@@ -3,13 +3,11 @@
 Each line times one piece both ways in the same process (best of several repeats, then the
 median of those bests over ``--rounds``), microseconds per call:
 
-- opening the session cookie: Flask's ``SecureCookieSessionInterface`` (builds its signing
-  serializer every request) against ``surveyapp.CookieSessions`` (built once per key set);
-- Flask's ``ensure_sync`` (an ``inspect.iscoroutinefunction`` check, thirteen times per
-  submission) against ``SurveyApp.ensure_sync`` (cached per function);
-- the thank-you address: ``url_for`` against ``citizen.routes._thanks_url``;
-- the security headers on a 303: five ``Headers.setdefault`` calls (the previous hook) against
-  the hook now registered by ``surveyapp.security``.
+- the security headers on a 303: five ``Headers.setdefault`` calls against the one-pass hook
+  registered by ``surveyapp.security``.
+
+(The session-serializer cache, the ``ensure_sync`` cache and the thank-you URL cache timed
+here before saved a few microseconds each and were removed; docs/PERFORMANCE.md.)
 
     .venv/bin/python bench/request_parts.py
 """
@@ -25,11 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from flask import Flask, Response, request, url_for  # noqa: E402
-from flask.sessions import SecureCookieSessionInterface  # noqa: E402
+from flask import Response  # noqa: E402
 
-from surveyapp import CookieSessions, create_app  # noqa: E402
-from surveyapp.citizen.routes import _thanks_url  # noqa: E402
+from surveyapp import create_app  # noqa: E402
 from surveyapp.security import CSP  # noqa: E402
 
 
@@ -57,21 +53,14 @@ def main() -> None:
     args = parser.parse_args()
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": secrets.token_hex(32)})
-    flask_sessions, our_sessions = SecureCookieSessionInterface(), CookieSessions()
-    cookie = flask_sessions.get_signing_serializer(app).dumps({"csrf_token": secrets.token_hex(20)})
     hook = next(f for f in app.after_request_funcs[None] if getattr(f, "__name__", "") == "security_headers")
-    view = app.view_functions["citizen.survey"]
 
     pairs = {
-        "open the session cookie": (lambda: flask_sessions.open_session(app, request),
-                                    lambda: our_sessions.open_session(app, request)),
-        "ensure_sync, one call (x13 a request)": (lambda: Flask.ensure_sync(app, view), lambda: app.ensure_sync(view)),
-        "the thank-you address": (lambda: url_for("citizen.thanks", code="abcdef"), lambda: _thanks_url("abcdef")),
         "security headers on a 303 (with the response)": (lambda: setdefault_headers(redirect_response()),
                                                            lambda: hook(redirect_response())),
     }
     results = {name: ([], []) for name in pairs}
-    with app.test_request_context("/s/abcdef", method="POST", headers={"Cookie": f"session={cookie}"}):
+    with app.test_request_context("/s/abcdef", method="POST"):
         for _ in range(args.rounds):
             for name, (before, after) in pairs.items():
                 for out, f in zip(results[name], (before, after)):

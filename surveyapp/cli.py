@@ -1,37 +1,36 @@
 """Command-line interface: ``flask --app surveyapp <command>`` or the ``surveyapp`` script."""
 from __future__ import annotations
 
-import importlib
+import os
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
 
+from . import reports
+from . import seed as seed_module
+from .admin import cli as admin_cli
+from .citizen import cli as citizen_cli
 from .extensions import db
+from .i18n import compile_catalogue
+from .kiosk import cli as kiosk_cli
 from .models import ROLES, Organisation, User
 
-# Areas that contribute commands through a ``commands`` list in their cli module.
-AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports")
+# Areas that contribute commands through a ``commands`` list.
+AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports.commands)
 
 
 def init_app(app: Flask) -> None:
     for command in (init_db, create_admin, seed_demo, translations):
         app.cli.add_command(command)
-    for module_name in AREA_CLI_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module_name}":
-                raise
-            continue
-        for command in getattr(module, "commands", ()):
+    for commands in AREA_COMMANDS:
+        for command in commands:
             app.cli.add_command(command)
 
 
 def upgrade_to_head() -> None:
-    from flask_migrate import upgrade
-
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 
@@ -76,8 +75,6 @@ def create_admin(username: str, password: str, role: str, org_code: str | None) 
 @with_appcontext
 def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
     """Load the standard questionnaires, targets and a demo province with synthetic responses."""
-    from . import seed as seed_module
-
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)):
         click.echo("Database already has data; demo seed skipped.")
         return
@@ -96,14 +93,12 @@ def translations() -> None:
 @translations.command("compile")
 def translations_compile() -> None:
     """Merge translations/parts/*.po into the English catalogue and compile it."""
-    from .i18n import compile_catalogue
-
     path = compile_catalogue()
     click.echo(f"Wrote {path}")
 
 
 def main() -> None:
-    """Console entry point: the Flask CLI bound to this app."""
-    from . import create_app
-
-    FlaskGroup(create_app=lambda: create_app())()
+    """Console entry point: the Flask CLI bound to this app (Flask finds ``create_app`` in the
+    package, as ``flask --app surveyapp`` does)."""
+    os.environ.setdefault("FLASK_APP", __package__)
+    FlaskGroup()()

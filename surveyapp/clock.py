@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
-DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+from .config import Defaults
 
 
 @lru_cache(maxsize=8)
@@ -24,8 +24,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def zone() -> ZoneInfo:
     """The configured local zone (the app's, or the default outside an app)."""
-    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
-    return _zone(name or DEFAULT_ZONE)
+    return _zone(current_app.config["BABEL_DEFAULT_TIMEZONE"] if has_app_context() else Defaults.BABEL_DEFAULT_TIMEZONE)
 
 
 def now_utc() -> datetime:

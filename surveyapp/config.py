@@ -8,31 +8,47 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
 
 
 class Defaults:
-    # Database: SQLite file in instance/ unless DATABASE_URL says otherwise.
-    SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    SQLALCHEMY_RECORD_QUERIES = False
+    """Every setting of surveyapp with its default: the one place to look them up.
+    ``docs/DEPLOY.md`` lists each of them (tests/test_config.py checks both ways)."""
 
+    # Database: SQLite file in instance/ unless DATABASE_URL says otherwise.
+    DATABASE_URL: str | None = None  # what hosting platforms call it; becomes SQLALCHEMY_DATABASE_URI
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # per worker; pool_pre_ping is added for PostgreSQL
+    SQLALCHEMY_RECORD_QUERIES = False  # recording every query costs time on each request
+
+    # Signing key; None: generated once into instance/secret_key (one server only).
+    SECRET_KEY: str | None = None
     # Public URL printed in QR codes; None means "the host the request came in on".
     PUBLIC_BASE_URL: str | None = None
+    # Host names the app answers to (Flask's TRUSTED_HOSTS): any other Host header gets 400, so
+    # that a forged one never reaches a QR image, the OpenAPI servers or a link. None: the
+    # loopback names (``make demo``) plus PUBLIC_BASE_URL's host; [] would trust every host.
+    TRUSTED_HOSTS: list | None = None
 
     # i18n: Vietnamese first.
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # survey dates are local dates in this zone
     LANGUAGES = ("vi", "en")
 
     # Forms and sessions.
+    WTF_CSRF_ENABLED = True  # every form; tests turn it off
+    WTF_CSRF_FIELD_NAME = "csrf_token"  # Flask-WTF's name, read by privacy.browser_fingerprint too
     WTF_CSRF_TIME_LIMIT = 8 * 3600  # a citizen may leave the form open for a while
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # production: true (docs/DEPLOY.md)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = False
-    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    PERMANENT_SESSION_LIFETIME = 8 * 3600  # one working day
 
     # Reverse proxy: how many proxies to trust for each header (0 = none).
     PROXY_FIX_X_FOR = 0
@@ -43,6 +59,7 @@ class Defaults:
     # Rate limits (Flask-Limiter). Memory by default, Redis when REDIS_URL is set.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_OPTIONS: dict = {}  # passed to the limits storage (e.g. socket timeouts)
     # No X-RateLimit-* headers: they cost one more storage round trip per request and citizens'
     # browsers ignore them; a refused client still gets Retry-After.
     RATELIMIT_HEADERS_ENABLED = False
@@ -64,9 +81,31 @@ class Defaults:
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # Citizen submissions (limits syntax): stored responses per browser (address, user agent
+    # and session), per address (phones behind one Wi-Fi share it) and per service point.
+    SUBMIT_RATE_LIMIT_CLIENT = "10 per hour"
+    SUBMIT_RATE_LIMIT_ADDRESS = "200 per hour"
+    SUBMIT_RATE_LIMIT_POINT = "600 per hour"
+    # Minimum plausible completion time in seconds: faster responses are stored flagged "too_fast".
+    SUBMIT_MIN_SECONDS_QUICK = 3
+    SUBMIT_MIN_SECONDS = 15
+    # Seconds a process keeps a service point's open surveys for submissions (0: re-read each time).
+    SUBMIT_TARGETS_TTL = 5
+
+    # Dossier tokens: API keys (comma-separated sha256 hex digests, or plain keys), lifetime, batch size.
+    DOSSIER_API_KEYS = ""  # none: the dossier-token API is closed
+    DOSSIER_TOKEN_MAX_AGE_DAYS = 90  # a receipt is rated within weeks, not years
+    DOSSIER_API_MAX_ITEMS = 500  # tokens per API call
+    DOSSIER_API_RATE_LIMIT = "120 per minute"  # per API key
+
+    # Cache lifetime of versioned static files (the URL changes whenever the file does).
+    STATIC_MAX_AGE = 365 * 86400
+
     # Kiosk tablets (kiosk/ratings.py; the bounds are reasoned in docs/RELIABILITY.md).
+    KIOSK_ENROL_CODE_DAYS = 7  # an enrolment code is typed in within days of being issued
+    KIOSK_ENROL_RATE_LIMIT = "10 per minute"  # per address: codes cannot be guessed by brute force
+    KIOSK_RATE_LIMIT = "600 per minute"  # per device token: a week's queue arrives in a few calls
     KIOSK_BATCH_LIMIT = 1000  # ratings per request
-    KIOSK_ENROL_CODE_DAYS = 7
     # What one tablet can physically collect: a tap and its thank-you screen take about six
     # seconds, and nobody keeps a queue filing past it at more than one every eight seconds
     # for an hour. More ratings claimed in the window are stored flagged "burst".
@@ -81,6 +120,17 @@ class Defaults:
     # server saw (enrolment, a report of an empty queue); beyond it the rating is "implausible".
     KIOSK_CLOCK_GRACE_MINUTES = 10
 
+    # Reports read precomputed rollups of complete months and days (False: raw answers only).
+    REPORT_ROLLUPS = True
+
+
+def settings() -> dict:
+    """The settings of ``Defaults`` by name."""
+    return {name: getattr(Defaults, name) for name in vars(Defaults) if name.isupper()}
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
 
 def load(app, config: dict | None) -> None:
     """Fill ``app.config`` in the documented order of precedence."""
@@ -93,29 +143,46 @@ def load(app, config: dict | None) -> None:
     if config:
         app.config.update(config)
 
-    if app.config.get("DATABASE_URL") and not (config or {}).get("SQLALCHEMY_DATABASE_URI"):
+    if app.config["DATABASE_URL"] and not (config or {}).get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["DATABASE_URL"])
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        db_file = Path(app.instance_path) / "surveyapp.sqlite3"
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        db_file = private_dir(app.instance_path) / "surveyapp.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_file}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"] or {})
     if uri.startswith("postgresql"):
         # Survive a database restart: test connections before handing them out.
         opts.setdefault("pool_pre_ping", True)
     elif uri.startswith("sqlite"):
         # Worker threads share the file; WAL lets readers proceed during a write.
         opts.setdefault("connect_args", {"timeout": 15})
+        create_private_sqlite_file(uri)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
 
-    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+    if app.config["REDIS_URL"] and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
-    if not app.config.get("SECRET_KEY"):
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config["TRUSTED_HOSTS"], app.config["PUBLIC_BASE_URL"])
+
+    if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+
+
+def trusted_hosts(configured, public_base_url: str | None) -> list[str]:
+    """The configured host names (a list, or a comma-separated string from the environment);
+    unset, the loopback names and PUBLIC_BASE_URL's host, so that ``make demo`` works as is."""
+    if isinstance(configured, str):
+        configured = [h.strip() for h in configured.split(",") if h.strip()]
+    if configured is not None:
+        return list(configured)
+    hosts = list(LOOPBACK_HOSTS)
+    if public_base_url:
+        host = urlsplit(public_base_url).hostname
+        if host and host not in hosts:
+            hosts.append(host)
+    return hosts
 
 
 def normalise_database_url(url: str) -> str:
@@ -127,20 +194,72 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def instance_secret(instance_path: str) -> str:
-    """Generate the secret key once into instance/ so restarts keep sessions valid."""
-    path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_hex(32)
-    # O_EXCL: when several workers start at once only one writes, the others read it.
+def private_dir(path: str | Path) -> Path:
+    """The directory, created for its owner only (0700) if missing: instance/ holds the
+    secret key and, by default, the database (password hashes, citizens' contacts)."""
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask; chmod is not
+    return path
+
+
+def create_private_sqlite_file(uri: str) -> None:
+    """Create a SQLite database file for its owner only (0600) before SQLite does (it would use
+    0644 under the usual umask). SQLite gives the -wal and -shm files the database file's mode."""
+    database = sa_url_database(uri)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists():
+        return
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
+    except FileExistsError:  # another worker made it a moment ago
+        return
+    os.close(fd)
+    path.chmod(0o600)
+
+
+def sa_url_database(uri: str) -> str | None:
+    return make_url(uri).database
+
+
+def instance_secret(instance_path: str) -> str:
+    """The secret key generated once into instance/ so that restarts keep sessions valid.
+
+    Several workers may start at once: each writes a complete key to a private temporary
+    file and links it into place (``os.link`` fails if the name exists), so the key file
+    appears whole or not at all and every worker ends up with the first one linked."""
+    directory = private_dir(instance_path)
+    path = directory / "secret_key"
+    key = _read_key(path)
+    if key is not None:
+        return key
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=directory)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker's key won: use it
+    finally:
+        os.unlink(tmp)
+    key = _read_key(path)
+    if key is None:
+        raise RuntimeError(f"{path} could not be created")
     return key
+
+
+def _read_key(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if not text:
+        raise RuntimeError(f"{path} is empty: delete it and restart to generate a new key")
+    return text

@@ -7,6 +7,7 @@ are cheap, and neither reveals anything beyond "ok" or the failing component.
 """
 from __future__ import annotations
 
+import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
@@ -20,8 +21,6 @@ RETRY_AFTER = "5"
 def _redis_client(url: str):
     """One client per app and URL (its own small pool), with short timeouts so that a
     dead Redis makes the probe fail in about a second instead of hanging the worker."""
-    import redis
-
     clients = current_app.extensions.setdefault("surveyapp_health_redis", {})
     if url not in clients:
         clients[url] = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
@@ -52,7 +51,7 @@ def readyz():
             pass
         current_app.logger.warning("readyz: database not ready: %s", type(exc).__name__)
         checks["database"] = "unavailable"
-    redis_url = current_app.config.get("REDIS_URL")
+    redis_url = current_app.config["REDIS_URL"]
     if redis_url:
         try:
             _redis_client(redis_url).ping()

@@ -1,4 +1,7 @@
-"""The translation catalogue.
+"""Languages: the locale of each request, and the translation catalogue.
+
+The locale is chosen from ``?lang=`` (the visible switch, remembered in a cookie), then that
+cookie, then the browser's preferences; Vietnamese by default.
 
 Source strings are Vietnamese (the default language); the English catalogue
 translates them. Each area of the app keeps its own part under
@@ -15,12 +18,49 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from flask import Flask, current_app, request
 
-from . import PACKAGE_DIR, REPO_DIR, resource_dir
+from .extensions import babel
+from .paths import PACKAGE_DIR, REPO_DIR
+
+LANG_COOKIE_MAX_AGE = 365 * 86400
 
 TRANSLATIONS = PACKAGE_DIR / "translations"
 PARTS = TRANSLATIONS / "parts"
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2), "N_": None}
+
+
+def select_locale() -> str:
+    """?lang= first (the visible switch), then the cookie it sets, then the browser; Vietnamese by default."""
+    languages = current_app.config["LANGUAGES"]
+    for candidate in (request.args.get("lang"), request.cookies.get("lang")):
+        if candidate in languages:
+            return candidate
+    return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def current_language() -> str:
+    """The language of the current request; "vi" outside a request (CLI)."""
+    # Not cached on g: an app context can outlive one request (tests, CLI), the language must not.
+    try:
+        return select_locale()
+    except RuntimeError:
+        return "vi"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def inject_locale():
+        return {"lang": current_language(), "languages": app.config["LANGUAGES"]}
+
+    @app.after_request
+    def remember_language(response):
+        chosen = request.args.get("lang")
+        if chosen in app.config["LANGUAGES"]:
+            response.set_cookie("lang", chosen, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+        return response
 
 
 def merged_catalogue() -> Catalog:
@@ -63,7 +103,7 @@ def extracted_msgids() -> set[str]:
     return ids
 
 
-__all__ = ["compile_catalogue", "merged_catalogue", "extracted_msgids", "resource_dir"]
+__all__ = ["compile_catalogue", "merged_catalogue", "extracted_msgids", "select_locale", "current_language", "init_app"]
 
 
 if __name__ == "__main__":  # python -m surveyapp.i18n: works even when the app cannot start

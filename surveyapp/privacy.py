@@ -55,7 +55,7 @@ def browser_fingerprint() -> str:
     cookies away gets a new key each time and is held by the per-address and per-service-point
     limits instead.
     """
-    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
+    secret = session.get(current_app.config["WTF_CSRF_FIELD_NAME"], "")
     return _daily_hash("browser", f"{request.remote_addr or '-'}|{request.headers.get('User-Agent', '')}|{secret}")
 
 

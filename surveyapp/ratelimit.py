@@ -2,17 +2,20 @@
 
 Flask-Limiter guards every other public endpoint. The survey POST is the one hot path a QR
 campaign hammers, and its rule is "only stored responses count" (a citizen correcting a
-mistake is not penalised). With Flask-Limiter that rule costs a test before and a hit after
-for each limit: two Redis round trips per limit plus the extension's bookkeeping, which with
-two limits was a third of a submission's cost under load (docs/PERFORMANCE.md). Here every
-limit of the request (browser, address, service point) is taken at once (one Lua call on
-Redis, in-process counters otherwise) and given back in the rare case nothing was stored.
+mistake is not penalised; a repeat of an answer already stored counts once; a flagged
+submission is counted apart). With Flask-Limiter that rule needs a test before and a hit
+after for each limit, two Redis round trips per limit. Here every limit of the request
+(browser, address, service point) is taken at once (one Lua call on Redis, in-process
+counters otherwise) and given back in the rare case nothing new was stored.
 On Redis the call is sent as the request starts and its answer read when the view is about
 to store (``require_quota``): the round trip overlaps the request's own work.
 
 The counters live in the same storage as Flask-Limiter's (``RATELIMIT_STORAGE_URI``, Redis
 when ``REDIS_URL`` is set), through the ``limits`` package that Flask-Limiter itself uses, so
 several app servers share them. Without it (``memory://``) each process counts for itself.
+The Redis side relies on ``limits``' and redis-py's internals (the storage's key prefix and
+client, a connection's send and read): the versions it was verified with are pinned in
+setup.cfg and ``tests/production/test_library_fences.py`` fails when they move.
 When the shared storage fails, counting goes on per process in memory (as
 ``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`` does for Flask-Limiter) and the storage is tried
 again after a growing pause: a citizen's answer is never refused because Redis is down.
@@ -32,6 +35,8 @@ from limits import RateLimitItem, parse
 from limits.storage import RedisStorage, Storage, storage_from_string
 from redis import exceptions as redis_exceptions
 from werkzeug.exceptions import TooManyRequests
+
+from .extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +110,7 @@ class Ticket:
     """One request's counts, taken but maybe not yet read back: on Redis the command is sent
     when the request starts and its answer read only when the view is about to store
     (``require_quota``), so the round trip overlaps the request's own work instead of
-    stalling the worker (the stall, and the cold caches after it, cost more than the call)."""
+    stalling the worker."""
 
     __slots__ = ("store", "counters", "limits", "values", "shared", "_conn", "checked", "returned")
 
@@ -251,7 +256,7 @@ class QuotaStore:
 
 def init_app(app: Flask) -> None:
     app.extensions["surveyapp.quota"] = QuotaStore(app.config["RATELIMIT_STORAGE_URI"],
-                                                   **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+                                                   **app.config["RATELIMIT_STORAGE_OPTIONS"])
 
 
 @functools.lru_cache(maxsize=64)
@@ -259,36 +264,69 @@ def _parse(text: str) -> RateLimitItem:
     return parse(text)
 
 
-def require_quota() -> None:
+def _counters(quotas: tuple[Quota, ...]) -> tuple[list[tuple[str, int]], list[RateLimitItem]]:
+    limits = [_parse(current_app.config[q.setting]) for q in quotas]
+    return [(item.key_for("quota", q.scope, q.key()), item.get_expiry()) for q, item in zip(quotas, limits)], limits
+
+
+def require_quota(flagged: bool = False) -> None:
     """Called by a ``counted`` view just before it stores: 429 if a quota is used up. Nothing
-    before this point may write (the counts may still be on their way from Redis)."""
+    before this point may write (the counts may still be on their way from Redis).
+
+    ``flagged``: the submission is stored but left out of the indices (a bot, a form sent too
+    fast). It gives back what it took from the genuine quotas, which citizens share (a service
+    point's above all), and is counted on the view's ``flagged`` quotas instead."""
+    ticket: Ticket | None = g.get("_quota_ticket")
+    if ticket is None:
+        return
+    view_flagged: tuple[Quota, ...] = g.get("_quota_flagged") or ()
+    if flagged and view_flagged:
+        ticket.checked = True
+        ticket.give_back()
+        counters, limits = _counters(view_flagged)
+        ticket = g._quota_ticket = current_app.extensions["surveyapp.quota"].start(counters, limits)
+    ticket.check()
+
+
+def release_quota() -> None:
+    """The view answered without storing anything new (a repeat of a stored idempotency key):
+    give the counts back, whatever the response."""
     ticket: Ticket | None = g.get("_quota_ticket")
     if ticket is not None:
-        ticket.check()
+        ticket.checked = True
+        ticket.give_back()
 
 
-def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
+@limiter.request_filter
+def _counted_by_quotas() -> bool:
+    """Flask-Limiter leaves the views decorated with ``counted`` alone: their quotas count them
+    (only what is stored), so resolving Flask-Limiter's limits there would be work for nothing."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "counted_by_quotas", False)
+
+
+def counted(*quotas: Quota, flagged: tuple[Quota, ...] = (), methods: tuple[str, ...] = ("POST",),
             stored: Callable[[Response], bool] = lambda r: r.status_code < 400):
     """Decorate a view: its requests in ``methods`` take one from every quota (sent when the
     request starts, checked by the view's ``require_quota()`` before it stores, 429 when one
-    is used up) and give it back unless ``stored(response)``."""
+    is used up) and give it back unless ``stored(response)``. ``flagged``: the quotas that a
+    submission the view stores flagged counts against instead (``require_quota(flagged=True)``)."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if request.method not in methods or not current_app.config.get("RATELIMIT_ENABLED", True):
+            if request.method not in methods or not current_app.config["RATELIMIT_ENABLED"]:
                 return view(*args, **kwargs)
             store: QuotaStore = current_app.extensions["surveyapp.quota"]
-            limits = [_parse(current_app.config[q.setting]) for q in quotas]
-            counters = [(item.key_for("quota", q.scope, q.key()), item.get_expiry()) for q, item in zip(quotas, limits)]
-            ticket = g._quota_ticket = store.start(counters, limits)
+            counters, limits = _counters(quotas)
+            g._quota_ticket, g._quota_flagged = store.start(counters, limits), flagged
             try:
                 response = make_response(view(*args, **kwargs))
             except BaseException:
-                ticket.give_back()  # (reads the answer: the connection serves the next request)
+                g._quota_ticket.give_back()  # (reads the answer: the connection serves the next request)
                 raise
             finally:
-                g._quota_ticket = None
+                ticket, g._quota_ticket = g._quota_ticket, None
             if stored(response):
                 if not ticket.checked:  # a view that stored without asking: counted, but say so
                     ticket.settle()
@@ -299,9 +337,10 @@ def counted(*quotas: Quota, methods: tuple[str, ...] = ("POST",),
             ticket.give_back()
             return response
 
+        wrapper.counted_by_quotas = True
         return wrapper
 
     return decorate
 
 
-__all__ = ["Quota", "QuotaStore", "Ticket", "counted", "init_app", "require_quota"]
+__all__ = ["Quota", "QuotaStore", "Ticket", "counted", "init_app", "require_quota", "release_quota"]

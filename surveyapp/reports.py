@@ -360,7 +360,7 @@ def rollups_enabled() -> bool:
     """``REPORT_ROLLUPS = False`` in the app config computes every report from the raw answers."""
     from flask import current_app
 
-    return bool(current_app.config.get("REPORT_ROLLUPS", True))
+    return bool(current_app.config["REPORT_ROLLUPS"])
 
 
 def complete_day_limit(now: datetime | None = None) -> date:

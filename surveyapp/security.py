@@ -1,11 +1,14 @@
 """Security set up in one place: proxy headers, response headers, and the input guards that
-run before any view (oversized bodies, integers no column can hold, NUL characters), so that
-hostile input is refused the same way everywhere instead of crashing whichever view meets it."""
+run before any view (oversized bodies, integers no column can hold, NUL characters, JSON nested
+deeper than any API body), so that hostile input is refused the same way everywhere instead of
+crashing whichever view meets it. Host headers are checked by Flask itself against
+``TRUSTED_HOSTS`` (config.py)."""
 from __future__ import annotations
 
 import re
 
 from flask import Flask, abort, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script anywhere: every script is a static file of ours.
@@ -51,13 +54,50 @@ def refuse_oversized_body() -> None:
         abort(413)
 
 
+# Deeper than any body of the JSON API (a kiosk batch is 3 levels), far below what would
+# exhaust Python's stack in the parser or in any code walking the parsed value.
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep(value, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, parsing request bodies with a depth limit: every ``request.get_json()``
+    sees a too deeply nested body as malformed (a ValueError, so 400, or None when silent)
+    instead of a RecursionError (a 500) in the parser or in whatever walks the value later."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if _too_deep(value, MAX_JSON_DEPTH):
+            raise ValueError("JSON nested too deeply")
+        return value
+
+
 def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return False
 
 
@@ -78,6 +118,7 @@ def refuse_nul_bytes() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.json = JSONProvider(app)
     cfg = app.config
     if any(cfg[f"PROXY_FIX_X_{h}"] for h in ("FOR", "PROTO", "HOST", "PREFIX")):
         # Trust exactly as many proxies as configured; trusting more lets clients spoof addresses.

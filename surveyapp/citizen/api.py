@@ -14,6 +14,7 @@ import hmac
 import sqlalchemy as sa
 from flask import current_app, jsonify, request
 
+from .. import openapi
 from ..extensions import csrf, db, limiter
 from ..models import ServicePoint
 from ..qr import issue_dossier_token, public_url
@@ -74,6 +75,7 @@ OPENAPI_COMPONENTS = {
     "schemas": {"CitizenApiError": {"type": "object", "required": ["error"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}},
 }
+openapi.register(OPENAPI_PATHS, OPENAPI_COMPONENTS)
 
 
 def _digest(key: str) -> str:
@@ -82,7 +84,7 @@ def _digest(key: str) -> str:
 
 def _configured_digests() -> list[str]:
     digests = []
-    for entry in str(current_app.config.get("DOSSIER_API_KEYS") or "").split(","):
+    for entry in str(current_app.config["DOSSIER_API_KEYS"] or "").split(","):
         entry = entry.strip()
         if not entry:
             continue

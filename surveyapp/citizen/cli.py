@@ -26,7 +26,7 @@ def _points(org_code: str | None) -> list[ServicePoint]:
 
 def _require_base_url() -> None:
     """Outside a request the public URL cannot be guessed from the request's host."""
-    if not current_app.config.get("PUBLIC_BASE_URL"):
+    if not current_app.config["PUBLIC_BASE_URL"]:
         raise click.ClickException("set PUBLIC_BASE_URL (e.g. https://khaosat.example.gov.vn): QR codes need it")
 
 
@@ -47,7 +47,7 @@ def service_points(org_code: str | None, fmt: str) -> None:
     """List service points: code, name, organisation and public survey URL."""
     points = _points(org_code)
     base = None
-    if not current_app.config.get("PUBLIC_BASE_URL"):
+    if not current_app.config["PUBLIC_BASE_URL"]:
         # A local demo has no public address yet: list the development server's URLs, say so.
         base = "http://127.0.0.1:5000"
         click.echo(f"PUBLIC_BASE_URL is not set; URLs below use {base}", err=True)

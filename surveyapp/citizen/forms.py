@@ -9,9 +9,8 @@ import functools
 import re
 import time
 import uuid
-from dataclasses import dataclass
 
-from flask import current_app, g
+from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, HiddenField, StringField
@@ -67,38 +66,3 @@ class SurveyForm(FlaskForm):
     website = StringField(validators=[Optional(), Length(max=500)])
     contact = StringField()
     contact_consent = BooleanField()
-
-
-@dataclass(frozen=True, slots=True)
-class SubmittedFields:
-    """The fixed fields of a submitted survey form, as ``SurveyForm`` would hold them."""
-    key: str
-    started: str
-    website: str | None
-    contact: str | None
-    contact_consent: bool
-
-
-def read_submitted(formdata) -> SubmittedFields | None | bool:
-    """The fixed fields of a POST without binding a ``SurveyForm`` (six WTForms fields per
-    request): ``None`` when ``SurveyForm().validate_on_submit()`` would fail, ``False`` when this
-    shortcut does not apply and the caller must use ``SurveyForm``.
-
-    Same rules as the form's validators (first value of each field; key matches
-    ``KEY_PATTERN``; started 10-400 characters; website empty or at most 500 characters;
-    consent false for a missing, "" or "false" value). The form's own CSRF check is skipped by
-    Flask-WTF itself once ``CSRFProtect`` has validated the request (``g.csrf_valid``), so the
-    shortcut applies then, or when CSRF is off; otherwise the form checks the token.
-    """
-    if current_app.config.get("WTF_CSRF_ENABLED", True) and not g.get("csrf_valid", False):
-        return False
-    key, started = formdata.get("key"), formdata.get("started")
-    if not KEY_PATTERN.match(key or ""):
-        return None
-    if not 10 <= len(started or "") <= 400:
-        return None
-    website = formdata.get("website")
-    if website is not None and website.strip() and len(website) > 500:
-        return None
-    consent = formdata.get("contact_consent")
-    return SubmittedFields(key, started, website, formdata.get("contact"), consent not in (None, "false", ""))

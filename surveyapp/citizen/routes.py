@@ -13,16 +13,17 @@ import sqlalchemy as sa
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import TooManyRequests
 
-from .. import current_language
-from ..extensions import db, limiter
-from ..models import Question, Questionnaire, ServicePoint, Survey
+from ..extensions import db
+from ..i18n import current_language
+from ..models import Question, Questionnaire, Response, ServicePoint, Survey
 from ..privacy import address_fingerprint, browser_fingerprint, client_fingerprint
 from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
-from ..ratelimit import Quota, counted, require_quota
+from ..ratelimit import Quota, counted, release_quota, require_quota
 from . import bp
-from .forms import MAX_DURATION_MS, SubmittedFields, SurveyForm, new_key, read_start, read_submitted, sign_start
 from ..submissions.answers import validate_answers
+from .forms import MAX_DURATION_MS, SurveyForm, new_key, read_start, sign_start
 from .responses import AlreadyRated, choose_survey, dossier_already_rated, store_response, submission_targets, validate_contact
 from .structure import questionnaire_spec
 
@@ -43,6 +44,10 @@ def _stored(response) -> bool:
 SUBMIT_QUOTAS = (Quota("submit-client", "SUBMIT_RATE_LIMIT_CLIENT", browser_fingerprint),
                  Quota("submit-address", "SUBMIT_RATE_LIMIT_ADDRESS", address_fingerprint),
                  Quota("submit-point", "SUBMIT_RATE_LIMIT_POINT", _point_key))
+# A flagged submission (honeypot filled, sent too fast) is stored but counted apart, per browser
+# and per address: it never uses up what genuine citizens share, above all a point's quota.
+FLAGGED_QUOTAS = (Quota("submit-flagged-client", "SUBMIT_RATE_LIMIT_CLIENT", browser_fingerprint),
+                  Quota("submit-flagged-address", "SUBMIT_RATE_LIMIT_ADDRESS", address_fingerprint))
 
 
 def _status_page(kind: str, status: int):
@@ -138,13 +143,9 @@ def _min_seconds(indicator: str) -> float:
     return float(cfg["SUBMIT_MIN_SECONDS_QUICK"] if indicator == "quick" else cfg["SUBMIT_MIN_SECONDS"])
 
 
-# Flask-Limiter skips the survey page: its submissions are counted by ``SUBMIT_QUOTAS`` (and
-# reading it is never limited), so resolving limits there would be work for nothing.
-limiter.counted_elsewhere.add("citizen.survey")
-
-
+# Flask-Limiter leaves the survey page to ``SUBMIT_QUOTAS`` (reading it is never limited).
 @bp.route("/s/<code>", methods=["GET", "POST"])
-@counted(*SUBMIT_QUOTAS, methods=("POST",), stored=_stored)
+@counted(*SUBMIT_QUOTAS, flagged=FLAGGED_QUOTAS, methods=("POST",), stored=_stored)
 def survey(code: str):
     """The survey a QR code leads to."""
     if request.method == "GET":
@@ -177,16 +178,11 @@ def _submit(code: str):
     if not candidates:
         return _status_page("closed", 410)
     form_data = request.form
-    fields = read_submitted(form_data)
-    if fields is False:  # CSRF not checked yet for this request: the full form does it
-        form = SurveyForm()
-        if not form.validate_on_submit():
-            return _status_page("malformed", 400)
-        fields = SubmittedFields(form.key.data, form.started.data, form.website.data, form.contact.data,
-                                 bool(form.contact_consent.data))
-    elif fields is None:
+    form = SurveyForm()
+    if not form.validate_on_submit():
         return _status_page("malformed", 400)
-    start = read_start(fields.started, fields.key)
+    key = form.key.data
+    start = read_start(form.started.data, key)
     if start is None:
         return _status_page("malformed", 400)
     survey_id, started_ms = start
@@ -198,42 +194,41 @@ def _submit(code: str):
                               chosen.is_standard, chosen.indicator)
     data = {q.code: form_data.getlist("q_" + q.code) for q in spec.questions}
     answers, errors = validate_answers(spec, data)
-    contact, contact_error = validate_contact(fields.contact, fields.contact_consent)
+    contact, contact_error = validate_contact(form.contact.data, form.contact_consent.data)
     if errors or contact_error:
         sp, shown = _service_point(code), db.session.get(Survey, chosen.id)
         return _render_form(sp, shown, SurveyForm(), form_data, errors, 422, contact_error)
 
     elapsed_ms = min(max(0, int(time.time() * 1000) - started_ms), MAX_DURATION_MS)
     flag = None
-    if fields.website:
+    if form.website.data:
         flag = "honeypot"
     elif elapsed_ms < _min_seconds(spec.indicator) * 1000:
         flag = "too_fast"
-    require_quota()  # the counts sent to Redis when the request began: 429 if a limit is used up
+    thanks_url = url_for(".thanks", code=point.code)
     try:
-        store_response(
-            chosen.id, point.id, answers, idempotency_key=fields.key, channel="qr", language=current_language(),
+        require_quota(flagged=flag is not None)  # the counts sent when the request began: 429 if used up
+    except TooManyRequests:
+        if _already_stored(chosen.id, key):  # a repeat of a stored answer is answered as stored
+            return redirect(thanks_url, 303)
+        raise
+    try:
+        _, created = store_response(
+            chosen.id, point.id, answers, idempotency_key=key, channel="qr", language=current_language(),
             dossier_hash=dossier, client_hash=client_fingerprint(), duration_ms=elapsed_ms, flag=flag,
-            contact=contact, contact_consent=fields.contact_consent,
+            contact=contact, contact_consent=form.contact_consent.data,
         )
     except AlreadyRated:
         return _status_page("rated", 409)
-    return redirect(_thanks_url(point.code), 303)
+    if not created:
+        release_quota()  # the answer was stored before: nothing new counts
+    return redirect(thanks_url, 303)
 
 
-_thanks_urls: dict[tuple[str, str], str] = {}
-
-
-def _thanks_url(code: str) -> str:
-    """The thank-you page's address, the same for every submission at a service point (built
-    once per point instead of by the URL map on every submission)."""
-    key = (request.script_root, code)
-    url = _thanks_urls.get(key)
-    if url is None:
-        if len(_thanks_urls) >= 4096:
-            _thanks_urls.clear()
-        url = _thanks_urls[key] = url_for(".thanks", code=code)
-    return url
+def _already_stored(survey_id: int, key: str) -> bool:
+    return db.session.scalar(
+        sa.select(Response.id).where(Response.survey_id == survey_id, Response.idempotency_key == key)
+    ) is not None
 
 
 @bp.route("/s/<code>/cam-on")

@@ -1,4 +1,4 @@
-"""The kiosk JSON API (``/api/v1/kiosk/...``) and the OpenAPI document.
+"""The kiosk JSON API (``/api/v1/kiosk/...``) and its part of the OpenAPI document.
 
 Tablets authenticate with ``Authorization: Bearer <device token>``; there is no cookie, so
 the endpoints are exempt from CSRF. Rate limits are keyed by the token's hash, not by the
@@ -13,6 +13,7 @@ from functools import wraps
 from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 
+from .. import openapi
 from ..extensions import csrf, db, limiter
 from ..models import utcnow
 from . import bp
@@ -70,7 +71,7 @@ def _sp_name(sp, lang: str) -> str:
 
 @bp.post("/api/v1/kiosk/enroll")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config.get("KIOSK_ENROL_RATE_LIMIT", "10 per minute"))
+@limiter.limit(lambda: current_app.config["KIOSK_ENROL_RATE_LIMIT"])
 def api_enroll():
     data = json_body()
     if data is None or not isinstance(data.get("code"), str):
@@ -85,7 +86,7 @@ def api_enroll():
 
 @bp.post("/api/v1/kiosk/ratings")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config.get("KIOSK_RATE_LIMIT", "600 per minute"), key_func=device_key)
+@limiter.limit(lambda: current_app.config["KIOSK_RATE_LIMIT"], key_func=device_key)
 @device_required
 def api_ratings(device):
     data = json_body()
@@ -99,7 +100,7 @@ def api_ratings(device):
 
 @bp.post("/api/v1/kiosk/heartbeat")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config.get("KIOSK_RATE_LIMIT", "600 per minute"), key_func=device_key)
+@limiter.limit(lambda: current_app.config["KIOSK_RATE_LIMIT"], key_func=device_key)
 @device_required
 def api_heartbeat(device):
     data = json_body()
@@ -117,7 +118,7 @@ def api_heartbeat(device):
 
 
 @bp.get("/api/v1/kiosk/config")
-@limiter.limit(lambda: current_app.config.get("KIOSK_RATE_LIMIT", "600 per minute"), key_func=device_key)
+@limiter.limit(lambda: current_app.config["KIOSK_RATE_LIMIT"], key_func=device_key)
 @device_required
 def api_config(device):
     device.last_seen_at = utcnow()
@@ -256,72 +257,47 @@ def kiosk_paths() -> dict:
     }
 
 
-def openapi_document() -> dict:
-    paths = kiosk_paths()
-    components = {
-        "securitySchemes": {"deviceToken": {"type": "http", "scheme": "bearer",
-                                            "description": "Device token from /api/v1/kiosk/enroll"}},
-        "schemas": {
-            "Error": {"type": "object", "required": ["error"],
-                      "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
-            "Device": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
-            "Rating": {
-                "type": "object", "required": ["id", "value", "created_at"],
-                "properties": {
-                    "id": {"type": "string", "format": "uuid", "description": "Client UUID: the idempotency key"},
-                    "value": {"type": "integer", "minimum": 1, "maximum": 4,
-                              "description": "4 Rất hài lòng, 3 Hài lòng, 2 Chưa hài lòng, 1 Không hài lòng"},
-                    "created_at": {"type": "string", "format": "date-time", "description": "The tablet's time of the tap"},
-                    "reason": {"type": "string", "enum": ["waiting_time", "attitude", "procedure", "facilities", "other"],
-                               "description": "Only with values 1 and 2"},
-                    "language": {"type": "string", "enum": ["vi", "en"]},
-                },
-            },
-            "RatingResult": {
-                "type": "object", "required": ["status"],
-                "properties": {
-                    "id": {"type": ["string", "null"]},
-                    "status": {"type": "string", "enum": ["stored", "duplicate", "refused"]},
-                    "reason": {"type": "string", "enum": ["invalid_rating", "invalid_id", "invalid_value",
-                                                          "invalid_created_at", "invalid_reason", "no_open_survey"]},
-                    "flag": {"type": "string", "enum": ["burst", "clock_skew", "implausible"]},
-                },
-            },
-            "KioskConfig": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "string", "enum": ["active", "revoked", "pending"]},
-                    "device": {"$ref": "#/components/schemas/Device"},
-                    "service_point": {"type": "object"},
-                    "survey_open": {"type": "boolean"},
-                    "server_time": {"type": "string", "format": "date-time"},
-                    "batch_limit": {"type": "integer"},
-                },
+KIOSK_COMPONENTS = {
+    "securitySchemes": {"deviceToken": {"type": "http", "scheme": "bearer",
+                                        "description": "Device token from /api/v1/kiosk/enroll"}},
+    "schemas": {
+        "Error": {"type": "object", "required": ["error"],
+                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+        "Device": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+        "Rating": {
+            "type": "object", "required": ["id", "value", "created_at"],
+            "properties": {
+                "id": {"type": "string", "format": "uuid", "description": "Client UUID: the idempotency key"},
+                "value": {"type": "integer", "minimum": 1, "maximum": 4,
+                          "description": "4 Rất hài lòng, 3 Hài lòng, 2 Chưa hài lòng, 1 Không hài lòng"},
+                "created_at": {"type": "string", "format": "date-time", "description": "The tablet's time of the tap"},
+                "reason": {"type": "string", "enum": ["waiting_time", "attitude", "procedure", "facilities", "other"],
+                           "description": "Only with values 1 and 2"},
+                "language": {"type": "string", "enum": ["vi", "en"]},
             },
         },
-    }
-    try:  # the citizen area's endpoints, when that area is installed
-        from ..citizen.api import OPENAPI_PATHS  # type: ignore[import-not-found]
-    except ImportError:
-        OPENAPI_PATHS = {}
-    for path, item in OPENAPI_PATHS.items():
-        paths.setdefault(path, item)
-    try:
-        from ..citizen.api import OPENAPI_COMPONENTS  # type: ignore[import-not-found]
-    except ImportError:
-        OPENAPI_COMPONENTS = {}
-    for section, entries in OPENAPI_COMPONENTS.items():
-        components.setdefault(section, {}).update(entries)
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "surveyapp API", "version": "1.0.0",
-                 "description": "JSON API of surveyapp: kiosk tablets and citizen surveys."},
-        "servers": [{"url": (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")}],
-        "paths": paths,
-        "components": components,
-    }
+        "RatingResult": {
+            "type": "object", "required": ["status"],
+            "properties": {
+                "id": {"type": ["string", "null"]},
+                "status": {"type": "string", "enum": ["stored", "duplicate", "refused"]},
+                "reason": {"type": "string", "enum": ["invalid_rating", "invalid_id", "invalid_value",
+                                                      "invalid_created_at", "invalid_reason", "no_open_survey"]},
+                "flag": {"type": "string", "enum": ["burst", "clock_skew", "implausible"]},
+            },
+        },
+        "KioskConfig": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["active", "revoked", "pending"]},
+                "device": {"$ref": "#/components/schemas/Device"},
+                "service_point": {"type": "object"},
+                "survey_open": {"type": "boolean"},
+                "server_time": {"type": "string", "format": "date-time"},
+                "batch_limit": {"type": "integer"},
+            },
+        },
+    },
+}
 
-
-@bp.get("/api/v1/openapi.json")
-def openapi_json():
-    return jsonify(openapi_document())
+openapi.register(kiosk_paths(), KIOSK_COMPONENTS)

@@ -100,7 +100,7 @@ def revoke_device(device: KioskDevice) -> None:
 
 def enrolment_url(code: str) -> str:
     """The URL to put in the enrolment QR code."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
+    base = current_app.config["PUBLIC_BASE_URL"]
     if not base:
         base = request.host_url if has_request_context() else ""
     return f"{(base or '').rstrip('/')}/kiosk/enroll?{urlencode({'code': code})}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 
 from flask import current_app, jsonify, render_template, send_from_directory, url_for
 from flask_babel import force_locale, get_locale
@@ -52,8 +53,6 @@ def kiosk_strings() -> dict:
 @lru_cache(maxsize=1)
 def _asset_digest(static_folder: str) -> str:
     """Changes whenever a kiosk asset changes, so the service worker replaces its cache."""
-    from pathlib import Path
-
     digest = hashlib.sha256(APP_VERSION.encode())
     for name in STATIC_FILES:
         digest.update((Path(static_folder) / name).read_bytes())

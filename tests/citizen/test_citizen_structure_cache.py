@@ -114,46 +114,6 @@ def test_open_surveys_are_kept_briefly_and_forgotten_on_change(client, place, mo
     assert len(responses()) == 2
 
 
-FORM_CASES = [
-    {},
-    {"key": "k" * 32, "started": "s" * 40},
-    {"key": "k" * 15, "started": "s" * 40},
-    {"key": "k" * 65, "started": "s" * 40},
-    {"key": "k" * 32 + "\n", "started": "s" * 40},
-    {"key": "k" * 31 + "!", "started": "s" * 40},
-    {"key": "k" * 32, "started": "s" * 9},
-    {"key": "k" * 32, "started": "s" * 401},
-    {"key": "k" * 32, "started": "s" * 40, "website": "   " * 300},
-    {"key": "k" * 32, "started": "s" * 40, "website": "x" * 501},
-    {"key": "k" * 32, "started": "s" * 40, "website": " bot ", "contact": " 0912 ", "contact_consent": "y"},
-    {"key": "k" * 32, "started": "s" * 40, "contact_consent": "false"},
-    {"key": "k" * 32, "started": "s" * 40, "contact_consent": ""},
-    {"key": ["k" * 32, "bad"], "started": ["s" * 40, "t"], "contact_consent": ["", "y"]},
-]
-
-
-def test_submitted_fields_read_like_the_survey_form(app):
-    """``forms.read_submitted`` (the POST shortcut) accepts and reads exactly what ``SurveyForm`` does."""
-    from werkzeug.datastructures import MultiDict
-
-    from surveyapp.citizen.forms import SurveyForm, read_submitted
-
-    for case in FORM_CASES:
-        data = MultiDict([(k, v) for k, values in case.items() for v in (values if isinstance(values, list) else [values])])
-        with app.test_request_context("/s/x", method="POST", data=data):
-            from flask import request
-
-            form = SurveyForm()
-            valid = form.validate_on_submit()
-            fields = read_submitted(request.form)
-            assert fields is not False
-            assert (fields is not None) == valid, case
-            if valid:
-                assert (fields.key, fields.started, fields.website, fields.contact, fields.contact_consent) == (
-                    form.key.data, form.started.data, form.website.data, form.contact.data,
-                    bool(form.contact_consent.data)), case
-
-
 def test_cached_structure_expires(client, place, monkeypatch):
     """Even a cached (frozen) version is read again after ``TTL_SECONDS``."""
     structure.clear_cache()

@@ -50,4 +50,4 @@ def test_in_process_submission_bench_runs(redis_url):
 
 def test_request_parts_bench_runs():
     out = run_bench("request_parts.py", "--rounds", "1", "-n", "200")
-    assert re.search(r"^open the session cookie +\d+\.\d+ +\d+\.\d+$", out, re.M)
+    assert re.search(r"^security headers on a 303 \(with the response\) +\d+\.\d+ +\d+\.\d+$", out, re.M)

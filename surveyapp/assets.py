@@ -1,8 +1,9 @@
 """Keeping the public pages small on a weak 3G link: versioned static URLs cached for a year,
 and gzip for the citizen pages and the static CSS/JS (Flask compresses nothing itself).
 
-Only the citizen blueprint's HTML and the static files are compressed here; other areas'
-responses (exports, streams) are left untouched.
+Only the static files and the HTML of the areas in ``COMPRESSED_BLUEPRINTS`` (the citizen
+pages, opened on phones) are compressed; other areas' responses (exports, streams) are left
+untouched. Registered by the factory for the whole app (``init_app``).
 """
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import gzip
 import hashlib
 from pathlib import Path
 
-from flask import current_app, request, url_for
-
-from . import bp
+from flask import Flask, current_app, request, url_for
 
 COMPRESSIBLE = ("text/html", "text/css", "text/javascript", "application/javascript", "image/svg+xml",
                 "application/json")
 MIN_SIZE = 500  # smaller bodies gain nothing from gzip
+COMPRESSED_BLUEPRINTS = ("citizen",)
 _versions: dict[tuple[str, float], str] = {}
 _gzipped: dict[tuple[str, float], bytes] = {}
 
@@ -38,7 +38,6 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=static_version(filename))
 
 
-@bp.app_context_processor
 def _static_helpers():
     return {"static_url": static_url}
 
@@ -47,7 +46,6 @@ def _accepts_gzip() -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
 
 
-@bp.after_app_request
 def _compress_and_cache(response):
     is_static = request.endpoint == "static"
     if is_static and request.args.get("v") and response.status_code in (200, 304):
@@ -55,7 +53,7 @@ def _compress_and_cache(response):
         response.cache_control.max_age = int(current_app.config["STATIC_MAX_AGE"])
         response.cache_control.immutable = True
         response.cache_control.no_cache = None
-    if not (is_static or request.blueprint == "citizen"):
+    if not (is_static or request.blueprint in COMPRESSED_BLUEPRINTS):
         return response
     if (response.status_code != 200 or "Content-Encoding" in response.headers
             or response.mimetype not in COMPRESSIBLE or request.method == "HEAD"):
@@ -86,3 +84,8 @@ def _compress_and_cache(response):
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Content-Length"] = str(len(body))
     return response
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_static_helpers)
+    app.after_request(_compress_and_cache)
