@@ -55,6 +55,10 @@ class Defaults:
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # Reports read complete months and days from their rollups; False computes every report
+    # from the raw answers.
+    REPORT_ROLLUPS = True
+
 
 def load(app, config: dict | None) -> None:
     """Fill ``app.config`` in the documented order of precedence."""
