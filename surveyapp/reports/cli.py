@@ -19,10 +19,15 @@ from .exports import inert
 from .filters import FilterError, month_key, parse_filters
 from .model import Report, build_report
 from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
+from .verdicts import TargetRef
 
 
 def pct(v: float | None, digits: int = 1) -> str:
     return "–" if v is None else f"{v * 100:.{digits}f}%"
+
+
+def _target(target: TargetRef | None) -> list[str]:
+    return [target.label, target.origin_label] if target else ["", ""]
 
 
 def report_table_rows(report: Report) -> list[list[str]]:
@@ -30,10 +35,10 @@ def report_table_rows(report: Report) -> list[list[str]]:
     rows = []
     for s in report.sections:
         rows.append([s.title, report.scope_label, pct(s.headline.estimate), pct(s.headline.low), pct(s.headline.high),
-                     str(s.headline.n), s.target.label if s.target else "", s.verdict.status])
+                     str(s.headline.n), *_target(s.target), s.verdict.status])
         for u in s.units:
             rows.append([s.title, u.label, pct(u.estimate.estimate), pct(u.estimate.low), pct(u.estimate.high),
-                         str(u.estimate.n), u.target.label if u.target else "", u.verdict.status])
+                         str(u.estimate.n), *_target(u.target), u.verdict.status])
     return rows
 
 
@@ -66,7 +71,7 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang) ->
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
     report = build_report(org, f, lang=lang)
-    header = ["survey", "unit", "index", "low", "high", "n", "target", "status"]
+    header = ["survey", "unit", "index", "low", "high", "n", "target", "target_source", "status"]
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     elif fmt == "csv":

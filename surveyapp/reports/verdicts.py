@@ -64,6 +64,11 @@ def _ref(t: Target, origin: str) -> TargetRef:
                      t.organisation.name if t.organisation is not None else None)
 
 
+def _in_force(t: Target) -> tuple:
+    """At one level the latest target replaces the earlier ones; of two set the same day, the stricter."""
+    return t.valid_from, t.value, t.operator == ">"
+
+
 def resolve_target(targets: list[Target], indicator: str, org: Organisation | None, sector: str | None,
                    on: date) -> TargetRef | None:
     """The strictest target valid on ``on`` among the sector default and those of ``org`` and its
@@ -75,11 +80,12 @@ def resolve_target(targets: list[Target], indicator: str, org: Organisation | No
         for oid in reversed(org.ancestor_ids()):  # self first, then parents
             own = [t for t in valid if t.organisation_id == oid]
             if own:
-                candidates.append(_ref(max(own, key=lambda t: t.valid_from), OWN if oid == org.id else INHERITED))
+                candidates.append(_ref(max(own, key=_in_force), OWN if oid == org.id else INHERITED))
     by_sector = [t for t in valid if t.organisation_id is None and t.sector == sector]
     if by_sector:
-        candidates.append(_ref(max(by_sector, key=lambda t: t.valid_from), SECTOR))
-    return candidates[0] if candidates else None
+        candidates.append(_ref(max(by_sector, key=_in_force), SECTOR))
+    # max() keeps the first of equals: the nearest organisation's.
+    return max(candidates, key=lambda r: (r.value, r.strict), default=None)
 
 
 def target_sector(q: Questionnaire, org: Organisation | None, f: Filters) -> str:
