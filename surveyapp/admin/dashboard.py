@@ -190,9 +190,11 @@ def report_point(sp_id: int):
 @bp.route("/reports/point/<int:sp_id>/question/<int:question_id>")
 @login_required_role(*READ_ROLES)
 def report_question(sp_id: int, question_id: int):
+    """One question's answers at a point: only a question the user may read, of a survey held there."""
     sp = service_point_in_scope(sp_id)
     question = db.session.get(Question, question_id)
-    if question is None:
+    if (question is None or not questionnaire_visible(question.questionnaire)
+            or not queries.questionnaire_used_at(question.questionnaire_id, sp.id)):
         abort(404)
     f = _filters()
     counts = queries.question_distribution(question, [sp.id], f)
