@@ -97,6 +97,10 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from .text import neutralise_display
+
+    app.add_template_filter(neutralise_display, "neutralise")
+
     @app.context_processor
     def inject_locale():
         return {"lang": current_language(), "languages": app.config["LANGUAGES"]}
