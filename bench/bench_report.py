@@ -59,15 +59,15 @@ def main() -> None:
         with app.test_request_context("/"):
             root = db.session.scalar(sa.select(Organisation).where(Organisation.code == "KA"))
 
-            def timed(label, f, repeats, rollups=None):
+            def timed(label, f, repeats, use_rollups=None):
                 for _ in range(repeats):
                     db.session.rollback()
                     t0 = time.perf_counter()
-                    data = rollups.fetch_respondents(root, f, rollups=rollups)
+                    data = rollups.fetch_respondents(root, f, rollups=use_rollups)
                     t1 = time.perf_counter()
                     db.session.rollback()
                     t2 = time.perf_counter()
-                    report = model.build_report(root, f, rollups=rollups)
+                    report = model.build_report(root, f, rollups=use_rollups)
                     t3 = time.perf_counter()
                     print(f"{label}: report {t3 - t2:.2f} s in all (data fetch alone {t1 - t0:.2f} s: "
                           f"{data.total:,} respondents, {len(data.raw):,} raw rows, {len(data.rolled):,} rollup cells; "
@@ -96,7 +96,7 @@ def main() -> None:
                 print(f"current month alone (daily rollups + today raw): {time.perf_counter() - t0:.2f} s "
                       f"({data.total:,} respondents, {len(data.raw):,} raw rows)")
             if not args.skip_raw:
-                timed("raw answers only (rollups disabled, the previous path)", f, 1, rollups=False)
+                timed("raw answers only (rollups disabled, the previous path)", f, 1, use_rollups=False)
     finally:
         drop_schema(base, schema)
 
