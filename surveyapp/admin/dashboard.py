@@ -190,11 +190,15 @@ def report_point(sp_id: int):
 @bp.route("/reports/point/<int:sp_id>/question/<int:question_id>")
 @login_required_role(*READ_ROLES)
 def report_question(sp_id: int, question_id: int):
-    """One question's answers at a point: only a question the user may read, of a survey held there."""
+    """One question's answers at a point: 404 unless the user may read the question's
+    questionnaire and it belongs to the point, being standard or its organisation's (or an
+    ancestor's) own."""
     sp = service_point_in_scope(sp_id)
     question = db.session.get(Question, question_id)
-    if (question is None or not questionnaire_visible(question.questionnaire)
-            or not queries.questionnaire_used_at(question.questionnaire_id, sp.id)):
+    if question is None or not questionnaire_visible(question.questionnaire):
+        abort(404)
+    q = question.questionnaire
+    if not q.is_standard and q.organisation_id is not None and q.organisation_id not in sp.organisation.ancestor_ids():
         abort(404)
     f = _filters()
     counts = queries.question_distribution(question, [sp.id], f)

@@ -27,7 +27,6 @@ from ..models import (
     ServicePoint,
     ServiceVolume,
     Survey,
-    survey_service_point,
 )
 from ..privacy import mask_personal_data
 from .filters import Filters, clauses, month_key, scope_condition, within
@@ -199,17 +198,6 @@ def fetch_volumes(sp_ids: Iterable[int], f: Filters) -> dict[tuple[int, int], in
 
 # ---------------------------------------------------------------------------------------------
 # Question drill-down, comments, export
-
-
-def questionnaire_used_at(questionnaire_id: int, sp_id: int) -> bool:
-    """Whether some survey at service point ``sp_id`` asks ``questionnaire_id``'s questions."""
-    return db.session.scalar(
-        sa.select(sa.literal(True))
-        .select_from(Survey)
-        .join(survey_service_point, survey_service_point.c.survey_id == Survey.id)
-        .where(Survey.questionnaire_id == questionnaire_id, survey_service_point.c.service_point_id == sp_id)
-        .limit(1)
-    ) is not None
 
 
 def question_distribution(question: Question, sp_ids: list[int], f: Filters) -> list[tuple[Option, int]]:

@@ -1,6 +1,6 @@
 """A question of one unit's private questionnaire is never readable through another unit's
-report URL: the drill-down asks that the user may read the questionnaire and that a survey at
-the point in the URL asks it."""
+report URL: the drill-down asks that the user may read the questionnaire and that it belongs
+to the point in the URL (standard, or its organisation's own or an ancestor's)."""
 from __future__ import annotations
 
 
@@ -13,7 +13,7 @@ def test_private_question_of_another_unit_is_404_through_ones_own_point(app, wor
     assert r.status_code == 404
 
 
-def test_question_is_read_only_at_a_point_whose_survey_asks_it(app, world, as_user):
+def test_private_question_is_read_only_at_a_point_of_its_organisation(app, world, as_user):
     a, b = world.a, world.b
     admin = as_user(world.admin)  # sees both questionnaires
     question = b.questionnaire.questions[0]
