@@ -193,19 +193,19 @@ def time_dashboard(app, repeats: int = 3, query: str = "") -> list[float]:
 
 def complete_months_query() -> str:
     """The twelve complete months before the current one (rolled up entirely)."""
-    from surveyapp import reports
+    from surveyapp.reports import filters, rollups
 
-    limit = reports.complete_month_limit()
-    first = (reports.month_start_utc(limit - 12) + reports.LOCAL_OFFSET).date()
-    last = (reports.month_start_utc(limit) + reports.LOCAL_OFFSET).date() - timedelta(days=1)
+    limit = rollups.complete_month_limit()
+    first = filters.month_first_day(limit - 12)
+    last = filters.month_first_day(limit) - timedelta(days=1)
     return f"?from={first.isoformat()}&to={last.isoformat()}"
 
 
 def custom_edges_query() -> str:
     """From the 15th five months back to ten days ago: partial months at both edges."""
-    from surveyapp import reports
+    from surveyapp.reports import rollups
 
-    today = reports.complete_day_limit()
+    today = rollups.complete_day_limit()
     y, m = today.year, today.month - 5
     if m <= 0:
         y, m = y - 1, m + 12

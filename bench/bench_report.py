@@ -4,7 +4,7 @@
 
 Generates the demo province's structure and about N answers (default 10,000,000) with
 set-based SQL into a private schema (see bench_dashboard.generate), then times
-``reports.build_report`` for the province (SQL aggregation, moments and every interval,
+``model.build_report`` for the province (SQL aggregation, moments and every interval,
 exactly what ``flask report`` and the dashboard run), split into the data fetch (rollup
 cells plus the raw aggregate over the rest) and the rest:
 
@@ -22,7 +22,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,51 +50,53 @@ def main() -> None:
         print(f"generated {gen['responses']:,} responses, {gen['answers']:,} answers "
               f"(responses {gen['responses_s']:.1f} s, answers {gen['answers_s']:.1f} s, indexes {gen['indexes_s']:.1f} s; "
               f"answer.submitted_at physical-order correlation {gen['time_correlation']:.3f})")
-        from surveyapp import reports
+        from surveyapp import clock
+        from surveyapp.models import ReportRollup
+        from surveyapp.reports import filters, model, rollups
         from surveyapp.extensions import db
         from surveyapp.models import Organisation
 
         with app.test_request_context("/"):
             root = db.session.scalar(sa.select(Organisation).where(Organisation.code == "KA"))
 
-            def timed(label, f, repeats, rollups=None):
+            def timed(label, f, repeats, use_rollups=None):
                 for _ in range(repeats):
                     db.session.rollback()
                     t0 = time.perf_counter()
-                    data = reports.fetch_respondents(root, f, rollups=rollups)
+                    data = rollups.fetch_respondents(root, f, rollups=use_rollups)
                     t1 = time.perf_counter()
                     db.session.rollback()
                     t2 = time.perf_counter()
-                    report = reports.build_report(root, f, rollups=rollups)
+                    report = model.build_report(root, f, rollups=use_rollups)
                     t3 = time.perf_counter()
                     print(f"{label}: report {t3 - t2:.2f} s in all (data fetch alone {t1 - t0:.2f} s: "
                           f"{data.total:,} respondents, {len(data.raw):,} raw rows, {len(data.rolled):,} rollup cells; "
                           f"{len(report.sections)} indices, {sum(len(s.units) for s in report.sections)} unit rows)")
 
-            f = reports.parse_filters({})
+            f = filters.parse_filters({})
             # Cold: build_report alone, since fetch_respondents would build the rollups first.
             t0 = time.perf_counter()
-            reports.build_report(root, f)
+            model.build_report(root, f)
             print(f"cold (builds the monthly and daily rollups): report {time.perf_counter() - t0:.2f} s")
-            cells = db.session.scalar(sa.select(sa.func.count()).select_from(reports.ReportRollup))
+            cells = db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup))
             print(f"rollup rows stored: {cells:,}")
             timed("warm, default period", f, args.repeats)
-            limit = reports.complete_month_limit()
-            first = (reports.month_start_utc(limit - 12) + reports.LOCAL_OFFSET).date()
-            last = (reports.month_start_utc(limit) + reports.LOCAL_OFFSET).date() - timedelta(days=1)
-            timed(f"complete months {first} – {last}", reports.parse_filters({"from": first.isoformat(),
+            limit = rollups.complete_month_limit()
+            first = filters.month_first_day(limit - 12)
+            last = filters.month_first_day(limit) - timedelta(days=1)
+            timed(f"complete months {first} – {last}", filters.parse_filters({"from": first.isoformat(),
                                                                               "to": last.isoformat()}), args.repeats)
             # The current month on its own: its complete days from the daily rollups, today raw.
-            today = (datetime.utcnow() + reports.LOCAL_OFFSET).date()
-            month_so_far = reports.parse_filters({"from": today.replace(day=1).isoformat(), "to": today.isoformat()})
+            today = clock.today()
+            month_so_far = filters.parse_filters({"from": today.replace(day=1).isoformat(), "to": today.isoformat()})
             for _ in range(args.repeats):
                 db.session.rollback()
                 t0 = time.perf_counter()
-                data = reports.fetch_respondents(root, month_so_far, with_previous=False)
+                data = rollups.fetch_respondents(root, month_so_far, with_previous=False)
                 print(f"current month alone (daily rollups + today raw): {time.perf_counter() - t0:.2f} s "
                       f"({data.total:,} respondents, {len(data.raw):,} raw rows)")
             if not args.skip_raw:
-                timed("raw answers only (rollups disabled, the previous path)", f, 1, rollups=False)
+                timed("raw answers only (rollups disabled, the previous path)", f, 1, use_rollups=False)
     finally:
         drop_schema(base, schema)
 

@@ -13,6 +13,7 @@ from .auth import bp as auth_bp
 from .citizen import bp as citizen_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .kiosk import bp as kiosk_bp
+from .text import neutralise_display
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -47,6 +48,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     errors.init_app(app)
     cli.init_app(app)
+
+    app.add_template_filter(neutralise_display, "neutralise")
+
     return app
 
 

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from . import reports
+from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
 from .citizen import cli as citizen_cli
@@ -19,7 +19,7 @@ from .kiosk import cli as kiosk_cli
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
-AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports.commands)
+AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands)
 
 
 def init_app(app: Flask) -> None:

@@ -1,16 +1,13 @@
 """Dashboard, drill-down, comments, charts and exports of the officials' workspace.
 
-All numbers come from :func:`surveyapp.reports.build_report`; the views only choose the
+All numbers come from :func:`surveyapp.reports.model.build_report`; the views only choose the
 scope (always within the user's, 404 outside it) and the filters, which stay in the
 URL so that any view can be bookmarked and shared.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
-from datetime import datetime
 
 import pygal
 import sqlalchemy as sa
@@ -21,22 +18,25 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 
-from .. import current_language, reports
+from .. import clock, current_language
 from ..auth.scope import (
     READ_ROLES,
     WRITE_ROLES,
     login_required_role,
     organisation_in_scope,
+    questionnaire_visible,
     scope_root,
     service_point_in_scope,
 )
 from ..extensions import db
 from ..models import SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
 from ..privacy import mask_personal_data
+from ..reports import exports, queries
+from ..reports.filters import FilterError, Filters, parse_filters
+from ..reports.model import SECTOR_LABELS, Report, Row, Section, build_report
 from . import bp
 from .audit import record as audit_record
 
-FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 COMMENTS_PER_PAGE = 50
 SORT_KEYS = {
     "name": lambda r: r.label.casefold(),
@@ -55,12 +55,12 @@ class HandledForm(FlaskForm):
 # Helpers
 
 
-def _filters() -> reports.Filters:
-    return reports.parse_filters(request.args)
+def _filters() -> Filters:
+    return parse_filters(request.args)
 
 
-@bp.errorhandler(reports.FilterError)
-def bad_filter(exc: reports.FilterError):
+@bp.errorhandler(FilterError)
+def bad_filter(exc: FilterError):
     """A wrong filter in the URL: say which, in the user's language, with status 400."""
     return render_template("error.html", title=_("Bộ lọc không hợp lệ"), message=str(exc), status=400), 400
 
@@ -74,15 +74,15 @@ def _cache() -> dict:
     return current_app.extensions.setdefault("reports_cache", {})
 
 
-def _report(org: Organisation | None, f: reports.Filters, sp: ServicePoint | None = None,
-            with_items: bool = False) -> reports.Report:
+def _report(org: Organisation | None, f: Filters, sp: ServicePoint | None = None,
+            with_items: bool = False) -> Report:
     key = (current_user.id, org.id if org else None, sp.id if sp else None, f, current_language(), with_items)
     cache = _cache()
     hit = cache.get(key)
     now = time.monotonic()
     if hit and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    report = reports.build_report(org, f, lang=current_language(), service_point=sp, with_items=with_items)
+    report = build_report(org, f, lang=current_language(), service_point=sp, with_items=with_items)
     if len(cache) > 256:
         cache.clear()
     cache[key] = (now, report)
@@ -135,7 +135,7 @@ def _name(obj) -> str:
     return (obj.name_en or obj.name) if current_language() == "en" else obj.name
 
 
-def _sorted_units(section: reports.Section) -> list[reports.Row]:
+def _sorted_units(section: Section) -> list[Row]:
     key = request.args.get("sort", "index")
     key = key if key in SORT_KEYS else "index"
     return sorted(section.units, key=SORT_KEYS[key], reverse=request.args.get("dir") == "desc")
@@ -149,7 +149,6 @@ def _render_report(org: Organisation | None, sp: ServicePoint | None = None):
         "reports/dashboard.html", report=report, filters=f, f_args=f.args(), scope_args=scope_args,
         org=org, point=sp, sectors=SECTORS, surveys=_survey_choices(), sorted_units=_sorted_units,
         crumbs=_breadcrumbs(org, sp), sort=request.args.get("sort", "index"), sort_dir=request.args.get("dir", "asc"),
-        labels=reports,
     )
 
 
@@ -191,12 +190,18 @@ def report_point(sp_id: int):
 @bp.route("/reports/point/<int:sp_id>/question/<int:question_id>")
 @login_required_role(*READ_ROLES)
 def report_question(sp_id: int, question_id: int):
+    """One question's answers at a point: 404 unless the user may read the question's
+    questionnaire and it belongs to the point, being standard or its organisation's (or an
+    ancestor's) own."""
     sp = service_point_in_scope(sp_id)
     question = db.session.get(Question, question_id)
-    if question is None:
+    if question is None or not questionnaire_visible(question.questionnaire):
+        abort(404)
+    q = question.questionnaire
+    if not q.is_standard and q.organisation_id is not None and q.organisation_id not in sp.organisation.ancestor_ids():
         abort(404)
     f = _filters()
-    counts = reports.question_distribution(question, [sp.id], f)
+    counts = queries.question_distribution(question, [sp.id], f)
     total = sum(c for o, c in counts if not o.is_no_opinion)
     return render_template("reports/question.html", point=sp, question=question, counts=counts, total=total,
                            filters=f, f_args=f.args(), crumbs=_breadcrumbs(None, sp))
@@ -216,13 +221,13 @@ def comments():
     state = state if state in ("open", "handled", "all") else "open"
     text = (request.args.get("q") or "").strip()[:100] or None
     page = max(request.args.get("page", 1, type=int), 1)
-    stmt = reports.comments_query(sp.organisation if sp else org, f, state=state, text=text,
+    stmt = queries.comments_query(sp.organisation if sp else org, f, state=state, text=text,
                                   service_point_id=sp.id if sp else None)
     # Each comment shows its service point: loaded for the whole page at once, not one by one.
     stmt = stmt.options(selectinload(Answer.response).joinedload(Response.service_point))
     rows = list(db.session.scalars(stmt.offset((page - 1) * COMMENTS_PER_PAGE).limit(COMMENTS_PER_PAGE + 1)))
     more = len(rows) > COMMENTS_PER_PAGE
-    items = [(a, mask_personal_data(a.text or ""), reports.local_time(a.submitted_at)) for a in rows[:COMMENTS_PER_PAGE]]
+    items = [(a, mask_personal_data(a.text or ""), clock.to_local(a.submitted_at)) for a in rows[:COMMENTS_PER_PAGE]]
     scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
     return render_template("reports/comments.html", items=items, filters=f, f_args=f.args(), state=state, q=text or "",
                            page=page, more=more, scope_args=scope_args, form=HandledForm(),
@@ -243,7 +248,7 @@ def comment_handled(answer_id: int):
     before = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
               "handled_by_id": answer.handled_by_id}
     reopen = request.form.get("reopen") == "1"
-    answer.handled_at = None if reopen else datetime.utcnow()
+    answer.handled_at = None if reopen else clock.now_utc()
     answer.handled_by_id = None if reopen else current_user.id
     after = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
              "handled_by_id": answer.handled_by_id}
@@ -354,11 +359,6 @@ def _pct(v: float | None) -> float | None:
 # Exports
 
 
-def _export_name(report: reports.Report, ext: str) -> str:
-    code = (report.scope_code or "all").replace("/", "-")
-    return f"bao-cao-{code}-{report.filters.date_from}-{report.filters.date_to}.{ext}"
-
-
 @bp.route("/export/responses.csv")
 @login_required_role(*READ_ROLES)
 def export_csv():
@@ -366,146 +366,37 @@ def export_csv():
     f = _filters()
     org, sp = _scope_from_args()
     root = sp.organisation if sp else org
-
-    def generate():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        yield "\ufeff"
-        writer.writerow(reports.EXPORT_HEADER)
-        for row in reports.export_rows(root, f, service_point_id=sp.id if sp else None):
-            writer.writerow(row)
-            if out.tell() > 65536:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
+    rows = queries.export_rows(root, f, service_point_id=sp.id if sp else None)
     name = f"phieu-an-danh-{(root.code if root else 'all')}-{f.date_from}-{f.date_to}.csv"
-    return HttpResponse(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+    # The mimetype alone: Flask adds the charset of text types itself.
+    return HttpResponse(stream_with_context(exports.csv_chunks(queries.EXPORT_HEADER, rows)), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def report_tables(report: reports.Report) -> list[tuple[str, list[str], list[list]]]:
-    """The report as (sheet title, header, rows): one source for the XLSX and the PDF."""
-    pct = lambda v: None if v is None else round(v * 100, 1)  # noqa: E731
-    summary, aspects, trend, units, channels = [], [], [], [], []
-    for s in report.sections:
-        h = s.headline
-        summary.append([s.title, s.indicator_label, pct(h.estimate), pct(h.low), pct(h.high), h.n,
-                        s.target.label if s.target else "", s.verdict.label,
-                        _("Có") if s.verdict.admin_met else (_("Không") if s.verdict.admin_met is False else "–"),
-                        pct(s.change[0]) if s.change else None])
-        for r in s.aspects:
-            aspects.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
-                            r.estimate.n])
-        for r in s.trend:
-            trend.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
-                          r.estimate.n])
-        for r in s.units:
-            units.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
-                          r.estimate.n, r.target.label if r.target else "", r.verdict.label,
-                          pct(r.change[0]) if r.change else None])
-        for r in s.channels:
-            channels.append([s.title, r.label, pct(r.estimate.estimate), pct(r.estimate.low), pct(r.estimate.high),
-                             r.estimate.n])
-    base = [_("Khảo sát"), _("Đối tượng"), _("Chỉ số (%)"), _("Cận dưới (%)"), _("Cận trên (%)"), _("Số phiếu")]
-    return [
-        (_("Tổng hợp"), [_("Khảo sát"), _("Chỉ số"), _("Chỉ số (%)"), _("Cận dưới (%)"), _("Cận trên (%)"),
-                         _("Số phiếu"), _("Chỉ tiêu"), _("Đánh giá"), _("Đạt theo số điểm"),
-                         _("Thay đổi so với kỳ trước (điểm %)")], summary),
-        (_("Khía cạnh"), base, aspects),
-        (_("Theo tháng"), base, trend),
-        (_("Đơn vị"), base + [_("Chỉ tiêu"), _("Đánh giá"), _("Thay đổi so với kỳ trước (điểm %)")], units),
-        (_("Theo kênh"), base, channels),
-    ]
 
 
 @bp.route("/export/report.xlsx")
 @login_required_role(*READ_ROLES)
 def export_xlsx():
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     f = _filters()
     org, sp = _scope_from_args()
     report = _report(org, f, sp)
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, header, rows in report_tables(report):
-        ws = wb.create_sheet(title[:31])
-        ws.append([_("Phạm vi"), report.scope_label, _("Kỳ báo cáo"), f"{f.date_from} – {f.date_to}"])
-        ws.append(header)
-        for cell in ws[2]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append(row)
-        for col in ws.columns:
-            ws.column_dimensions[col[0].column_letter].width = min(max(len(str(c.value or "")) for c in col) + 2, 60)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return HttpResponse(buf.getvalue(),
+    return HttpResponse(exports.xlsx_bytes(report),
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{_export_name(report, "xlsx")}"'})
-
-
-def method_paragraph(report: reports.Report) -> str:
-    f = report.filters
-    return _(
-        "Báo cáo này mô tả %(scope)s từ %(start)s đến %(end)s. Mỗi chỉ số là tỷ lệ câu trả lời hài lòng "
-        "(mức 4–5, hoặc “hài lòng” trở lên với đánh giá nhanh), không tính câu trả lời “không ý kiến”; "
-        "chỉ số tổng hợp là trung bình các khía cạnh, mỗi khía cạnh là trung bình tỷ lệ hài lòng của các câu hỏi. "
-        "Các đơn vị được gộp theo số lượt phục vụ (hồ sơ, người bệnh, học sinh) khi có số liệu đó. "
-        "Khoảng tin cậy 95%% tính theo phương pháp Wilson trên cỡ mẫu hiệu dụng, coi mỗi người trả lời là một cụm "
-        "(tuyến tính hóa), nên phản ánh việc các câu trả lời của cùng một người có tương quan. "
-        "Đánh giá “Đạt” khi cận dưới đạt chỉ tiêu, “Không đạt” khi cận trên dưới chỉ tiêu, còn lại là "
-        "“Chưa đủ căn cứ”. Phiếu bị gắn cờ nghi ngờ %(flagged)s.",
-        scope=report.scope_label, start=f.date_from.strftime("%d/%m/%Y"), end=f.date_to.strftime("%d/%m/%Y"),
-        flagged=_("được tính") if f.include_flagged else _("không được tính"),
-    )
+                        headers={"Content-Disposition": f'attachment; filename="{exports.export_name(report, "xlsx")}"'})
 
 
 @bp.route("/export/report.pdf")
 @login_required_role(*READ_ROLES)
 def export_pdf():
-    from fpdf import FPDF
-
     f = _filters()
     org, sp = _scope_from_args()
     report = _report(org, f, sp)
-    pdf = FPDF(orientation="L", format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("DejaVu", "", f"{FONT_DIR}/DejaVuSans.ttf")
-    pdf.add_font("DejaVu", "B", f"{FONT_DIR}/DejaVuSans-Bold.ttf")
-    pdf.set_title(_("Báo cáo sự hài lòng"))
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 8, _("Báo cáo sự hài lòng") + " – " + report.scope_label, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
-    pdf.multi_cell(0, 6, _("Kỳ báo cáo: %(start)s – %(end)s", start=f.date_from.strftime("%d/%m/%Y"),
-                            end=f.date_to.strftime("%d/%m/%Y")))
-    pdf.ln(2)
-    pdf.multi_cell(0, 5, method_paragraph(report), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    for title, header, rows in report_tables(report):
-        if not rows:
-            continue
-        pdf.set_font("DejaVu", "B", 12)
-        pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", "", 8)
-        widths = [3 if i < 2 else 1.3 for i in range(len(header))]
-        with pdf.table(first_row_as_headings=True, line_height=4, col_widths=widths) as table:
-            table.row([str(h) for h in header])
-            for row in rows:
-                table.row(["" if v is None else (f"{v:.1f}".replace(".", ",") if isinstance(v, float) and
-                                                  current_language() == "vi" else str(v)) for v in row])
-        pdf.ln(3)
-    return HttpResponse(bytes(pdf.output()), mimetype="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{_export_name(report, "pdf")}"'})
+    return HttpResponse(exports.pdf_bytes(report), mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{exports.export_name(report, "pdf")}"'})
 
 
 @bp.app_template_global("sector_label")
 def sector_label(sector: str) -> str:
-    return str(reports.SECTOR_LABELS.get(sector, sector))
+    return str(SECTOR_LABELS.get(sector, sector))
 
 
 @bp.app_template_filter("pct")

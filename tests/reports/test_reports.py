@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 import analysis
-from surveyapp import reports
+from surveyapp.reports import filters as report_filters
+from surveyapp.reports import model, queries
 from surveyapp.extensions import db
 from surveyapp.models import (
     Answer,
@@ -42,13 +43,13 @@ def org(code) -> Organisation:
     return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
 
 
-def filters(**extra) -> reports.Filters:
-    return reports.parse_filters({**WIDE, **extra})
+def filters(**extra) -> report_filters.Filters:
+    return report_filters.parse_filters({**WIDE, **extra})
 
 
-def build(root, f=None, **kw) -> reports.Report:
+def build(root, f=None, **kw) -> model.Report:
     with current_app.test_request_context("/"):
-        return reports.build_report(root, f or filters(), **kw)
+        return model.build_report(root, f or filters(), **kw)
 
 
 def section(report, family):
@@ -180,16 +181,71 @@ def test_flagged_responses_excluded_unless_asked_and_other_organisations_never_c
     assert build(mine, filters(channel="qr")).sections == []
 
 
-def test_target_most_specific_wins(app, standard):
+def _own_target(org, value, operator=">=", valid_from=date(2020, 1, 1)):
     from surveyapp.models import Target
 
-    mine, _ = _quick_fixture(standard, 180, 20)
-    db.session.add(Target(indicator="quick", organisation_id=mine.id, value=0.85, operator=">=",
-                          valid_from=date(2020, 1, 1)))
+    db.session.add(Target(indicator="quick", organisation_id=org.id, value=value, operator=operator,
+                          valid_from=valid_from))
     db.session.commit()
+
+
+def test_own_target_never_laxer_than_the_sector_default(app, standard):
+    """A unit that set itself 85% is still judged by Resolution 76's 95%, and says so."""
+    mine, _ = _quick_fixture(standard, 180, 20)
+    _own_target(mine, 0.85)
     sec = build(mine).sections[0]
-    assert sec.target.value == 0.85
-    assert sec.verdict.status == "met"
+    assert (sec.target.value, sec.target.origin, sec.target.source) == (0.95, "sector", "Nghị quyết 76/NQ-CP")
+    assert sec.verdict.status == "not_met"
+    # A stricter own target applies, and is named as the unit's own.
+    _own_target(mine, 0.95, ">", valid_from=date(2021, 1, 1))
+    sec = build(mine).sections[0]
+    assert (sec.target.value, sec.target.strict, sec.target.origin, sec.target.organisation) == (
+        0.95, True, "own", mine.name)
+
+
+def test_strictest_of_own_inherited_and_sector_applies(app, standard):
+    """Province 97% over a commune's own 96% and the sector's 95%: the province's applies to the
+    commune, in its own report and as a unit row of the province's."""
+    from surveyapp.models import move_organisation
+
+    mine, _ = _quick_fixture(standard, 195, 5)
+    province = Organisation(code="TINH", name="UBND tỉnh Thử", sector="administrative")
+    db.session.add(province)
+    db.session.flush()
+    move_organisation(mine, province)
+    db.session.commit()
+    assert mine.is_within(province)
+    _own_target(mine, 0.96)
+    _own_target(province, 0.97)
+    sec = build(mine).sections[0]
+    assert (sec.target.value, sec.target.origin, sec.target.organisation) == (0.97, "inherited", province.name)
+    unit = build(province).sections[0].units[0]
+    assert (unit.target.value, unit.target.origin) == (0.97, "inherited")
+    assert build(province).sections[0].target.origin == "own"
+
+
+def test_reports_say_which_target_applied_and_where_it_came_from(client, standard):
+    from surveyapp.models import User
+    from werkzeug.security import generate_password_hash
+
+    mine, _ = _quick_fixture(standard, 180, 20)
+    _own_target(mine, 0.85)
+    user = User(username="ql", full_name="Quản lý", role="manager", organisation=mine,
+                password_hash=generate_password_hash("demo12345", method="pbkdf2:sha256:1000"))
+    db.session.add(user)
+    db.session.commit()
+    login(client, "ql")
+    html = client.get("/admin/", query_string=WIDE).get_data(as_text=True)
+    assert "≥ 95%" in html and "chỉ tiêu chung của ngành – Nghị quyết 76/NQ-CP" in html
+    runner = current_app.test_cli_runner()
+    result = runner.invoke(args=["report", "--org", mine.code, "--from", WIDE["from"], "--to", WIDE["to"],
+                                 "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert rows[0]["target"] == "≥ 95%" and rows[0]["target_source"].startswith("chỉ tiêu chung của ngành")
+    result = runner.invoke(args=["report", "--org", mine.code, "--from", WIDE["from"], "--to", WIDE["to"],
+                                 "--format", "json"])
+    target = json.loads(result.output)["sections"][0]["target"]
+    assert (target["value"], target["origin"], target["source"]) == (0.95, "sector", "Nghị quyết 76/NQ-CP")
 
 
 @pytest.mark.parametrize("args,message", [
@@ -372,7 +428,7 @@ def test_exports_and_command_line_carry_the_same_numbers(client, demo):
     assert r.status_code == 200 and r.data.startswith("\ufeff".encode())
     text = r.data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == reports.EXPORT_HEADER
+    assert rows[0] == queries.EXPORT_HEADER
     assert "client_hash" not in rows[0] and "contact" not in rows[0]
     assert "001203004005" not in text and "[số định danh]" in text
     assert any("Quầy 1 – Tư pháp" in row for row in rows)

@@ -8,7 +8,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from surveyapp import reports
+from surveyapp.reports import filters, model, queries
 from surveyapp.extensions import db
 from surveyapp.models import Organisation
 
@@ -26,7 +26,7 @@ def test_official_reads_dashboard_drills_down_and_exports(live_server, page, tmp
         seed_demo(seed=7, n_responses=600)
         province = db.session.scalar(sa.select(Organisation).where(Organisation.code == "KA"))
         with live_server.app.test_request_context("/"):
-            expected = reports.build_report(province, reports.parse_filters({}))
+            expected = model.build_report(province, filters.parse_filters({}))
 
     page.goto(live_server.url + "/admin/")
     page.get_by_label("Tên đăng nhập").fill("admin")
@@ -62,7 +62,7 @@ def test_official_reads_dashboard_drills_down_and_exports(live_server, page, tmp
         return path
 
     rows = list(csv.reader(io.StringIO(download("Phiếu ẩn danh (CSV)").read_text("utf-8-sig"))))
-    assert rows[0] == reports.EXPORT_HEADER and len(rows) > 100
+    assert rows[0] == queries.EXPORT_HEADER and len(rows) > 100
 
     wb = load_workbook(download("Bảng báo cáo (XLSX)"))
     summary = {row[0]: row for row in list(wb.worksheets[0].iter_rows(values_only=True))[2:]}

@@ -11,18 +11,19 @@ import sqlalchemy as sa
 
 from flask import current_app
 
-from surveyapp import reports
+from surveyapp import clock
+from surveyapp.reports import filters, model, rollups
 from surveyapp.extensions import db
-from surveyapp.models import Organisation, ReportRollup, Response, ServicePoint, Survey
+from surveyapp.models import Answer, Organisation, ReportRollup, Response, ServicePoint, Survey
 
 
 def org(code) -> Organisation:
     return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
 
 
-def build(root, f, **kw) -> reports.Report:
+def build(root, f, **kw) -> model.Report:
     with current_app.test_request_context("/"):
-        return reports.build_report(root, f, **kw)
+        return model.build_report(root, f, **kw)
 
 
 def assert_same(a, b, path="report"):
@@ -61,11 +62,11 @@ def flagged_demo(demo):
     """The demo province with some flagged responses, a response at each edge of a local month
     and of a local day of the current month, and one just now (read raw)."""
     db.session.execute(sa.update(Response).where(Response.id % 9 == 0).values(flag="too_fast"))
-    today = (datetime.utcnow() + reports.LOCAL_OFFSET).date()
-    key = reports._month_key(today) - 2
-    boundary = reports.month_start_utc(key)
+    today = clock.today()
+    key = filters.month_key(today) - 2
+    boundary = filters.month_start_utc(key)
     src = db.session.scalar(sa.select(Response).where(Response.flag.is_(None)).order_by(Response.id).limit(1))
-    day_boundary = reports.day_start_utc(today - timedelta(days=3))
+    day_boundary = clock.day_start_utc(today - timedelta(days=3))
     now = datetime.utcnow().replace(microsecond=0)
     for when in (boundary - timedelta(seconds=1), boundary, day_boundary - timedelta(seconds=1), day_boundary,
                  now - timedelta(minutes=1)):
@@ -84,7 +85,7 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.flag.is_not(None))) > 10
     channels = set(db.session.scalars(sa.select(Response.channel).distinct()))
     assert channels == {"qr", "kiosk"}
-    today = (datetime.utcnow() + reports.LOCAL_OFFSET).date()
+    today = clock.today()
     survey = db.session.scalar(sa.select(Survey).where(Survey.channel_kiosk).limit(1))
     sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.name == "Quầy 2 – Xây dựng"))
     periods = [
@@ -106,7 +107,7 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
     compared = 0
     for period in periods:
         for extra in extras:
-            f = reports.parse_filters({**period, **extra})
+            f = filters.parse_filters({**period, **extra})
             for root, kw in ((None, {}), (org("KA-HCC"), {"with_items": True}), (None, {"service_point": sp})):
                 raw = build(root, f, rollups=False, **kw)
                 rolled = build(root, f, rollups=True, **kw)
@@ -114,15 +115,15 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
                 compared += bool(raw.sections)
     assert compared > 60
     built = markers()
-    limit = reports.complete_month_limit()
+    limit = rollups.complete_month_limit()
     assert built and max(built) == limit - 1  # the current month is never rolled up whole
     days = day_markers()
-    day_limit = reports.complete_day_limit()
+    day_limit = rollups.complete_day_limit()
     # Today is never rolled up; every complete day of this month is, as days.
     assert max(days) == day_limit - timedelta(days=1)
     assert {day_limit.replace(day=1) + timedelta(days=i) for i in range(day_limit.day - 1)} <= days
     # Days of partial months at the edges of custom periods and their previous periods.
-    assert any(reports._month_key(d) < limit for d in days)
+    assert any(filters.month_key(d) < limit for d in days)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup)
                              .where(ReportRollup.survey_id != 0, ReportRollup.day != 0)) > 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup)
@@ -132,7 +133,7 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
     total = db.session.scalar(sa.select(sa.func.sum(ReportRollup.respondents)).where(ReportRollup.survey_id == 0))
     assert total > 300
     # A second pass reads the rollups and builds nothing.
-    f = reports.parse_filters({})
+    f = filters.parse_filters({})
     assert_same(build(None, f, rollups=False).to_dict(), build(None, f).to_dict())
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup)) == first_rows
 
@@ -140,79 +141,79 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
 def test_disabled_by_config_reads_raw_only(make_app, flagged_demo):
     app = make_app(REPORT_ROLLUPS=False)
     with app.app_context():
-        build(None, reports.parse_filters({}))
+        build(None, filters.parse_filters({}))
         assert markers() == set()
 
 
 def test_concurrent_builders_do_not_double_count(app, flagged_demo, monkeypatch):
-    limit = reports.complete_month_limit()
+    limit = rollups.complete_month_limit()
     keys = list(range(limit - 4, limit))
-    assert reports.ensure_rollups(keys) == keys
+    assert rollups.ensure_rollups(keys) == keys
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup))
-    assert reports.ensure_rollups(keys) == []
+    assert rollups.ensure_rollups(keys) == []
     # A builder that checked before the other committed: the unique key refuses its rows.
-    monkeypatch.setattr(reports, "rolled_up_months", lambda keys: set())
-    assert reports.ensure_rollups(keys) == []
+    monkeypatch.setattr(rollups, "rolled_up_months", lambda keys: set())
+    assert rollups.ensure_rollups(keys) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup)) == rows
     # Months not yet complete are never stored.
-    assert reports.ensure_rollups([limit, limit + 1]) == []
+    assert rollups.ensure_rollups([limit, limit + 1]) == []
 
 
 def test_concurrent_day_builders_do_not_double_count(app, flagged_demo, monkeypatch):
-    limit = reports.complete_day_limit()
+    limit = rollups.complete_day_limit()
     days = [limit - timedelta(days=i) for i in range(40, 0, -1)]
-    assert reports.ensure_day_rollups(days[10:20]) == days[10:20]
+    assert rollups.ensure_day_rollups(days[10:20]) == days[10:20]
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup))
     # A builder that checked before another committed part of its run: the overlap is
     # refused, the rest is built day by day.
-    monkeypatch.setattr(reports, "rolled_up_days", lambda ds, real=reports.rolled_up_days: (
+    monkeypatch.setattr(rollups, "rolled_up_days", lambda ds, real=rollups.rolled_up_days: (
         set() if len(ds) == len(days) else real(ds)))
-    assert reports.ensure_day_rollups(days) == days[:10] + days[20:]
+    assert rollups.ensure_day_rollups(days) == days[:10] + days[20:]
     assert day_markers() == set(days)
     monkeypatch.undo()
-    assert reports.ensure_day_rollups(days) == []
+    assert rollups.ensure_day_rollups(days) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportRollup)) > rows
     # Today is never stored.
-    assert reports.ensure_day_rollups([limit, limit + timedelta(days=1)]) == []
+    assert rollups.ensure_day_rollups([limit, limit + timedelta(days=1)]) == []
     total = db.session.scalar(sa.select(sa.func.sum(ReportRollup.respondents)).where(
         ReportRollup.survey_id == 0, ReportRollup.day != 0))
-    start, end = reports.day_start_utc(days[0]), reports.day_start_utc(limit)
+    start, end = clock.day_start_utc(days[0]), clock.day_start_utc(limit)
     assert total == db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
         Response.submitted_at >= start, Response.submitted_at < end,
-        Response.id.in_(sa.select(reports.Answer.response_id).where(reports.Answer.satisfied.is_not(None)))))
+        Response.id.in_(sa.select(Answer.response_id).where(Answer.satisfied.is_not(None)))))
 
 
 def test_month_completeness_and_period_split():
     # 00:30 local on 1 March: February ended half an hour ago, within the margin.
-    assert reports.complete_month_limit(datetime(2026, 2, 28, 17, 30)) == reports._month_key(date(2026, 2, 1))
+    assert rollups.complete_month_limit(datetime(2026, 2, 28, 17, 30)) == filters.month_key(date(2026, 2, 1))
     # 01:30 local: February is complete.
-    assert reports.complete_month_limit(datetime(2026, 2, 28, 18, 30)) == reports._month_key(date(2026, 3, 1))
+    assert rollups.complete_month_limit(datetime(2026, 2, 28, 18, 30)) == filters.month_key(date(2026, 3, 1))
     # Days likewise: 00:30 local on 22 November, the 21st ended within the margin.
-    assert reports.complete_day_limit(datetime(2026, 11, 21, 17, 30)) == date(2026, 11, 21)
-    assert reports.complete_day_limit(datetime(2026, 11, 21, 18, 30)) == date(2026, 11, 22)
+    assert rollups.complete_day_limit(datetime(2026, 11, 21, 17, 30)) == date(2026, 11, 21)
+    assert rollups.complete_day_limit(datetime(2026, 11, 21, 18, 30)) == date(2026, 11, 22)
     limit = date(2026, 11, 21)  # today is the 21st
-    f = reports.Filters(date(2026, 1, 15), date(2026, 11, 21))
-    months, days, ranges = reports._split_period(f, limit)
-    assert months == list(range(reports._month_key(date(2026, 2, 1)), reports._month_key(date(2026, 11, 1))))
+    f = filters.Filters(date(2026, 1, 15), date(2026, 11, 21))
+    months, days, ranges = rollups.split_period(f, limit)
+    assert months == list(range(filters.month_key(date(2026, 2, 1)), filters.month_key(date(2026, 11, 1))))
     assert days == [date(2026, 1, d) for d in range(15, 32)] + [date(2026, 11, d) for d in range(1, 21)]
     assert ranges == [(datetime(2026, 11, 20, 17), datetime(2026, 11, 21, 17))]
-    months, days, ranges = reports._split_period(reports.Filters(date(2026, 3, 1), date(2026, 3, 31)), limit)
-    assert months == [reports._month_key(date(2026, 3, 1))] and days == [] and ranges == []
-    months, days, ranges = reports._split_period(reports.Filters(date(2026, 3, 2), date(2026, 3, 31)), limit)
+    months, days, ranges = rollups.split_period(filters.Filters(date(2026, 3, 1), date(2026, 3, 31)), limit)
+    assert months == [filters.month_key(date(2026, 3, 1))] and days == [] and ranges == []
+    months, days, ranges = rollups.split_period(filters.Filters(date(2026, 3, 2), date(2026, 3, 31)), limit)
     assert months == [] and days == [date(2026, 3, d) for d in range(2, 32)] and ranges == []
     # The first of the month: no complete day of it yet, the whole month raw until then.
-    months, days, ranges = reports._split_period(reports.Filters(date(2026, 10, 1), date(2026, 11, 1)),
+    months, days, ranges = rollups.split_period(filters.Filters(date(2026, 10, 1), date(2026, 11, 1)),
                                                  date(2026, 11, 1))
-    assert months == [reports._month_key(date(2026, 10, 1))] and days == []
+    assert months == [filters.month_key(date(2026, 10, 1))] and days == []
     assert ranges == [(datetime(2026, 10, 31, 17), datetime(2026, 11, 1, 17))]
     # Within the margin after midnight on the 1st: the month just ended is read as its complete
     # days, and its last day raw.
-    months, days, ranges = reports._split_period(reports.Filters(date(2026, 10, 1), date(2026, 11, 1)),
+    months, days, ranges = rollups.split_period(filters.Filters(date(2026, 10, 1), date(2026, 11, 1)),
                                                  date(2026, 10, 31))
     assert months == [] and days == [date(2026, 10, d) for d in range(1, 31)]
     assert ranges == [(datetime(2026, 10, 30, 17), datetime(2026, 11, 1, 17))]
     # A period in the future of the limit: all raw.
-    months, days, ranges = reports._split_period(reports.Filters(date(2026, 12, 1), date(2026, 12, 2)), limit)
+    months, days, ranges = rollups.split_period(filters.Filters(date(2026, 12, 1), date(2026, 12, 2)), limit)
     assert months == [] and days == [] and ranges == [(datetime(2026, 11, 30, 17), datetime(2026, 12, 2, 17))]
 
 
@@ -220,9 +221,9 @@ def test_report_refresh_command(app, flagged_demo, runner):
     result = runner.invoke(args=["report-refresh", "--months", "3"])
     assert result.exit_code == 0, result.output
     assert "3 month(s) rolled up" in result.output
-    limit = reports.complete_month_limit()
+    limit = rollups.complete_month_limit()
     assert markers() == {limit - 3, limit - 2, limit - 1}
-    day_limit = reports.complete_day_limit()
+    day_limit = rollups.complete_day_limit()
     this_month = {day_limit.replace(day=1) + timedelta(days=i) for i in range(day_limit.day - 1)}
     assert f"{len(this_month)} day(s) of this month rolled up" in result.output
     assert day_markers() == this_month
@@ -238,14 +239,14 @@ def test_report_refresh_command(app, flagged_demo, runner):
 
 
 def test_report_refresh_prunes_day_cells_of_old_months_which_rebuild_on_demand(app, flagged_demo, runner):
-    day_limit = reports.complete_day_limit()
+    day_limit = rollups.complete_day_limit()
     first = day_limit.replace(day=1)
     old_day = (first - timedelta(days=70)).replace(day=14)  # two months back or more
     last_month_day = first - timedelta(days=3)
-    assert set(reports.ensure_day_rollups([old_day, last_month_day])) == {old_day, last_month_day}
+    assert set(rollups.ensure_day_rollups([old_day, last_month_day])) == {old_day, last_month_day}
     result = runner.invoke(args=["report-refresh", "--months", "3"])
     assert result.exit_code == 0, result.output
     assert old_day not in day_markers() and last_month_day in day_markers()
     assert re.search(r"[1-9]\d* day cell\(s\) of older months pruned", result.output), result.output
     # A period with that day as an edge still gets it: rebuilt on first use.
-    assert reports.ensure_day_rollups([old_day]) == [old_day]
+    assert rollups.ensure_day_rollups([old_day]) == [old_day]

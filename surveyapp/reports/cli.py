@@ -1,0 +1,129 @@
+"""The report commands: ``flask report`` prints a subtree's indices; ``flask report-refresh``
+builds the rollups ahead of requests (for a nightly cron job)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from datetime import timedelta
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from ..models import Organisation, ReportRollup
+from .exports import inert
+from .filters import FilterError, month_key, parse_filters
+from .model import Report, build_report
+from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
+from .verdicts import TargetRef
+
+
+def pct(v: float | None, digits: int = 1) -> str:
+    return "–" if v is None else f"{v * 100:.{digits}f}%"
+
+
+def _target(target: TargetRef | None) -> list[str]:
+    return [target.label, target.origin_label] if target else ["", ""]
+
+
+def report_table_rows(report: Report) -> list[list[str]]:
+    """Flat rows for text, CSV and the CLI: one line per section and unit."""
+    rows = []
+    for s in report.sections:
+        rows.append([s.title, report.scope_label, pct(s.headline.estimate), pct(s.headline.low), pct(s.headline.high),
+                     str(s.headline.n), *_target(s.target), s.verdict.status])
+        for u in s.units:
+            rows.append([s.title, u.label, pct(u.estimate.estimate), pct(u.estimate.low), pct(u.estimate.high),
+                         str(u.estimate.n), *_target(u.target), u.verdict.status])
+    return rows
+
+
+@click.command("report")
+@click.option("--org", "org_code", required=True, help="Organisation code: the subtree to report on.")
+@click.option("--from", "date_from", help="First day (YYYY-MM-DD); default: twelve months back.")
+@click.option("--to", "date_to", help="Last day (YYYY-MM-DD); default: today.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--include-flagged", is_flag=True, help="Count flagged responses too.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@with_appcontext
+def report_command(org_code: str, date_from: str | None, date_to: str | None, fmt: str, include_flagged: bool,
+                   lang: str) -> None:
+    """Print indices, intervals and target status for an organisation subtree.
+
+    Complete months and days are read from the rollups, built on first use; run
+    ``flask report-refresh`` from cron (e.g. daily at 01:30) to build them ahead of requests.
+    """
+    # Labels are translated per request; a request context carries the chosen language.
+    with current_app.test_request_context(query_string={"lang": lang}):
+        _report_command(org_code, date_from, date_to, fmt, include_flagged, lang)
+
+
+def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang) -> None:
+    org = db.session.scalar(sa.select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.BadParameter(f"no organisation with code {org_code!r}", param_hint="--org")
+    try:
+        f = parse_filters({"from": date_from, "to": date_to, "include_flagged": "1" if include_flagged else "0"})
+    except FilterError as exc:
+        raise click.BadParameter(str(exc)) from None
+    report = build_report(org, f, lang=lang)
+    header = ["survey", "unit", "index", "low", "high", "n", "target", "target_source", "status"]
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows([inert(v) for v in row] for row in report_table_rows(report))
+        click.echo(out.getvalue(), nl=False)
+    else:
+        rows = [header] + report_table_rows(report)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        click.echo(f"{report.scope_label} ({org.code}) {f.date_from} – {f.date_to}")
+        for r in rows:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+@click.command("report-refresh")
+@click.option("--months", default=25, show_default=True,
+              help="How many complete months back to roll up (a year and the year before need 25).")
+@click.option("--rebuild", is_flag=True, help="Recompute those months and days even if already rolled up.")
+@with_appcontext
+def report_refresh_command(months: int, rebuild: bool) -> None:
+    """Precompute the report rollups of complete months and of the current month's complete days,
+    and prune the day rollups of months before the previous one (for a nightly cron job).
+
+    Reports build a missing month or day on first use anyway; this only moves that work off
+    the first request after a month or day ends.
+    """
+    limit = complete_month_limit()
+    keys = list(range(limit - max(months, 0), limit))
+    day_limit = complete_day_limit()
+    first = day_limit.replace(day=1)
+    days = [first + timedelta(days=i) for i in range((day_limit - first).days)]
+    t0 = time.perf_counter()
+    if rebuild and keys:
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys), ReportRollup.day == 0))
+    if rebuild and days:
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month == month_key(first),
+                                                         ReportRollup.day != 0))
+    db.session.commit()
+    built = ensure_rollups(keys)
+    built_days = ensure_day_rollups(days)
+    # Day cells of months before the previous one only serve periods with a mid-month edge
+    # there, and such a day is rebuilt on demand (one small aggregate): without pruning they
+    # would pile up forever, one set per day, service point, survey and channel.
+    pruned = db.session.execute(
+        sa.delete(ReportRollup).where(ReportRollup.day != 0, ReportRollup.month < month_key(first) - 1)
+    ).rowcount
+    db.session.commit()
+    click.echo(f"{len(built)} month(s) rolled up, {len(keys) - len(built)} already present; "
+               f"{len(built_days)} day(s) of this month rolled up, {len(days) - len(built_days)} already present; "
+               f"{pruned} day cell(s) of older months pruned ({time.perf_counter() - t0:.1f} s).")
+
+
+commands = [report_command, report_refresh_command]
