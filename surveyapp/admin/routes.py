@@ -28,8 +28,12 @@ from ..auth.scope import (
     WRITE_ROLES,
     can_write,
     device_in_scope,
+    grantable_roles,
     in_scope,
+    is_installation_admin,
+    login_required_installation_admin,
     login_required_role,
+    may_edit_questionnaire,
     org_filter,
     organisation_in_scope,
     questionnaire_filter,
@@ -38,6 +42,7 @@ from ..auth.scope import (
     service_point_in_scope,
     survey_in_scope,
     target_in_scope,
+    user_filter,
     user_in_scope,
 )
 from ..auth.forms import LogoutForm
@@ -89,8 +94,8 @@ def N_(message: str) -> str:
     return message
 
 
-# (endpoint, label, roles): the workspace navigation. Links to views that do not exist
-# (yet) are left out.
+# (endpoint, label, roles): the workspace navigation; roles None: the installation
+# administrator only. Links to views that do not exist (yet) are left out.
 NAV = (
     ("admin.dashboard", N_("Tổng quan"), READ_ROLES),
     ("admin.organisations", N_("Đơn vị"), READ_ROLES),
@@ -101,7 +106,7 @@ NAV = (
     ("admin.kiosks", N_("Máy đánh giá"), READ_ROLES),
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
-    ("admin.audit_log", N_("Nhật ký thay đổi"), ("admin",)),
+    ("admin.audit_log", N_("Nhật ký thay đổi"), None),
 )
 
 
@@ -111,7 +116,8 @@ def workspace_context():
     nav = []
     if current_user.is_authenticated:
         for endpoint, label, roles in NAV:
-            if endpoint in current_app.view_functions and current_user.role in roles:
+            allowed = is_installation_admin() if roles is None else current_user.role in roles
+            if endpoint in current_app.view_functions and allowed:
                 nav.append((endpoint, _(label), request.endpoint == endpoint))
 
     def lang_url(code: str) -> str:
@@ -121,7 +127,8 @@ def workspace_context():
         return request.path + "?" + urlencode(args)
 
     # The sign-out button's CSRF token; only on workspace pages, so that citizens' pages set no cookie.
-    return {"workspace_nav": nav, "lang_url": lang_url, "can_write": can_write(), "logout_form": LogoutForm()}
+    return {"workspace_nav": nav, "lang_url": lang_url, "can_write": can_write(),
+            "installation_admin": is_installation_admin(), "logout_form": LogoutForm()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,12 +531,6 @@ def questionnaires():
     return render_template("admin/questionnaires.html", rows=rows, used=used, frozen=frozen)
 
 
-def _may_edit(q: Questionnaire) -> bool:
-    if not can_write():
-        return False
-    return not q.is_standard or current_user.role == "admin"
-
-
 @bp.route("/questionnaires/<int:questionnaire_id>")
 @login_required_role(*READ_ROLES)
 def questionnaire(questionnaire_id: int):
@@ -539,7 +540,7 @@ def questionnaire(questionnaire_id: int):
     surveys = list(db.session.scalars(sa.select(Survey).where(Survey.questionnaire_id == q.id,
                                                               org_filter(Survey.organisation_id))))
     return render_template("admin/questionnaire.html", q=q, versions=versions, surveys=surveys,
-                           frozen=q.is_frozen(), may_edit=_may_edit(q))
+                           frozen=q.is_frozen(), may_edit=may_edit_questionnaire(q))
 
 
 def copy_questionnaire(src: Questionnaire, **overrides) -> Questionnaire:
@@ -570,7 +571,7 @@ def copy_questionnaire(src: Questionnaire, **overrides) -> Questionnaire:
 
 def editable_version(q: Questionnaire) -> tuple[Questionnaire, bool]:
     """The version to edit: ``q`` itself, or a new version n+1 when ``q`` has responses (frozen)."""
-    if q.is_standard and current_user.role != "admin":
+    if q.is_standard and not is_installation_admin():
         abort(403)
     if not q.is_frozen() and not q.is_standard:
         return q, False
@@ -959,17 +960,14 @@ def kiosk_code(device_id: int):
 @bp.route("/users")
 @login_required_role(*WRITE_ROLES)
 def users():
-    stmt = sa.select(User).order_by(User.username)
-    if current_user.role != "admin":
-        stmt = stmt.where(User.role != "admin", org_filter(User.organisation_id))
+    stmt = sa.select(User).where(user_filter()).order_by(User.username)
     return render_template("admin/users.html", rows=list(db.session.scalars(stmt)), now=utcnow())
 
 
 def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
-    admin = current_user.role == "admin"
     # Never more authority than oneself: a manager creates managers and viewers of its subtree.
-    form.role.choices = role_choices() if admin else role_choices(("manager", "viewer"))
+    form.role.choices = role_choices(grantable_roles())
     root = scope_root()
     form.organisation_id.choices = org_choices(
         scoped_organisations(active_only=True), none_label=_("(Toàn bộ – chỉ quản trị viên)") if root is None else None)
@@ -987,7 +985,7 @@ def _apply_user_form(form: UserForm, user: User) -> None:
     org = organisation_in_scope(form.organisation_id.data) if form.organisation_id.data else None
     if org is None and scope_root() is not None:
         abort(403)
-    if form.role.data == "admin" and current_user.role != "admin":
+    if form.role.data not in grantable_roles():
         abort(403)
     user.username, user.full_name = form.username.data.strip(), (form.full_name.data or "").strip() or None
     user.role, user.organisation = form.role.data, org
@@ -1083,8 +1081,7 @@ def targets():
 
 def _target_form(target: Target | None) -> TargetForm:
     form = TargetForm(obj=target)
-    admin = current_user.role == "admin"
-    form.sector.choices = [SelectChoice("", _("(Theo đơn vị)"))] + (sector_choices() if admin else [])
+    form.sector.choices = [SelectChoice("", _("(Theo đơn vị)"))] + (sector_choices() if is_installation_admin() else [])
     form.organisation_id.choices = org_choices(scoped_organisations(active_only=True),
                                                none_label=_("(Theo lĩnh vực)"))
     if request.method == "GET":
@@ -1098,7 +1095,7 @@ def _target_form(target: Target | None) -> TargetForm:
 
 
 def _apply_target_form(form: TargetForm, target: Target) -> None:
-    if form.sector.data and current_user.role != "admin":
+    if form.sector.data and not is_installation_admin():
         abort(403)
     target.indicator = form.indicator.data
     target.sector = form.sector.data or None
@@ -1164,9 +1161,9 @@ AUDIT_PAGE = 100
 
 
 @bp.route("/audit")
-@login_required_role("admin")
+@login_required_installation_admin
 def audit_log():
-    """Every change, newest first, filterable by user and object type (administrators only)."""
+    """Every change, newest first, filterable by user and object type (the installation administrator only)."""
     form = AuditFilterForm(request.args)
     people = list(db.session.scalars(sa.select(User).order_by(User.username)))
     form.user_id.choices = choice_list([(0, _("(Tất cả)"))] + [(u.id, u.username) for u in people])
