@@ -68,7 +68,7 @@ def make_user(username: str, role: str, org: Organisation | None) -> User:
 
 
 def make_side(province: Organisation, code: str, name: str, standard) -> Side:
-    from surveyapp.admin.routes import copy_questionnaire
+    from surveyapp.questionnaires import copy_questionnaire
 
     org = Organisation(code=code, name=name, sector="administrative", parent=province)
     db.session.add(org)
