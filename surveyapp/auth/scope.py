@@ -6,6 +6,11 @@ administers the installation: users anywhere, sector targets, standard questionn
 the whole audit log. An administrator *with* an organisation is, inside its subtree, a
 manager who may also grant the administrator role there.
 
+A bar is set from the level above: an organisation's own target only by an account whose scope
+contains the organisation's parent (:func:`may_set_target_for`), so a manager of commune A sets
+the targets of A's units, never A's own; a province's manager sets A's. A top-level
+organisation's own target, like a sector's, is the installation administrator's.
+
 Roles: ``admin``, ``manager`` (administers and reads its subtree), ``viewer`` (reads its
 subtree). Every admin and report view is wrapped in :func:`login_required_role` and
 resolves objects through the ``*_in_scope`` helpers, which answer 404 for anything
@@ -189,13 +194,24 @@ def target_visible(target: Target | None) -> bool:
     return in_scope(db.session.get(Organisation, target.organisation_id))
 
 
+def may_set_target_for(org: Organisation | None) -> bool:
+    """Who sets a bar: sector targets (``org`` None) and a top-level organisation's are the
+    installation administrator's; any other organisation's needs the organisation's parent inside
+    the user's scope, so that nobody sets the bar of their own root."""
+    if not can_write():
+        return False
+    if is_installation_admin():
+        return True
+    return org is not None and org.parent is not None and in_scope(org.parent)
+
+
 def target_in_scope(target_id: int, *, write: bool = False) -> Target:
-    """A target the user may read; ``write``: sector targets are the installation administrator's."""
+    """A target the user may read; ``write``: one the user may set (:func:`may_set_target_for`), else 403."""
     target = db.session.get(Target, target_id)
     if not target_visible(target):
         abort(404)
     if write:
         require_write()
-        if target.organisation_id is None and not is_installation_admin():
+        if not may_set_target_for(target.organisation):
             abort(403)
     return target
