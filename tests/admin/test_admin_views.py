@@ -423,8 +423,8 @@ def test_audit_log_lists_and_filters_changes(world, as_user):
     manager.post(f"/admin/service-points/{world.a.sp.id}/edit", data={"organisation_id": world.a.org.id, "name": "Quầy mới"})
     admin = as_user(world.admin)
     admin.post(f"/admin/targets/{world.b.target.id}/edit", data={
-        "indicator": "quick", "sector": "", "organisation_id": world.b.org.id, "value": "91", "operator": ">=",
-        "valid_from": "2026-01-01"})
+        "indicator": "quick", "sector": "", "organisation_id": world.b.org.id, "value": "96", "operator": ">=",
+        "valid_from": "2026-01-01"})  # above the sector's 95%, as an organisation's own target must be
     page = text(admin.get("/admin/audit"))
     assert "service_point.update" in page and "target.update" in page and "Quầy mới" in page
     page = text(admin.get(f"/admin/audit?user_id={world.a.manager.id}"))
