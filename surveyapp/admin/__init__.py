@@ -1,6 +1,21 @@
-"""The officials' workspace under /admin/: administration and reports."""
+"""The officials' workspace under /admin/: one module per area, sharing :mod:`.helpers`.
+
+The views of each area are registered on ``bp`` when its module is imported below.
+"""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import dashboard, routes  # noqa: E402,F401  (register the views on bp)
+from . import (  # noqa: E402,F401  (register the views on bp)
+    audit_log,
+    dashboard,
+    kiosks,
+    navigation,
+    organisations,
+    questionnaires,
+    service_points,
+    surveys,
+    targets,
+    users,
+    volumes,
+)

@@ -1,10 +1,20 @@
 """Authority: who may see and change what.
 
-Roles: ``admin`` (everything), ``manager`` (administers and reads its organisation
-subtree), ``viewer`` (reads its subtree). Every admin and report view is wrapped
-in :func:`login_required_role` and resolves objects through the ``*_in_scope``
-helpers, which answer 404 for anything outside the user's subtree so that URL
-guessing learns nothing.
+The rule: every account, whatever its role, acts only inside its organisation's
+subtree. Only an administrator *without* an organisation (:func:`is_installation_admin`)
+administers the installation: users anywhere, sector targets, standard questionnaires,
+the whole audit log. An administrator *with* an organisation is, inside its subtree, a
+manager who may also grant the administrator role there.
+
+A bar is set from the level above: an organisation's own target only by an account whose scope
+contains the organisation's parent (:func:`may_set_target_for`), so a manager of commune A sets
+the targets of A's units, never A's own; a province's manager sets A's. A top-level
+organisation's own target, like a sector's, is the installation administrator's.
+
+Roles: ``admin``, ``manager`` (administers and reads its subtree), ``viewer`` (reads its
+subtree). Every admin and report view is wrapped in :func:`login_required_role` and
+resolves objects through the ``*_in_scope`` helpers, which answer 404 for anything
+outside the user's subtree so that URL guessing learns nothing.
 """
 from __future__ import annotations
 
@@ -15,7 +25,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import KioskDevice, Organisation, Questionnaire, ServicePoint, Survey, Target, User, subtree_filter
+from ..models import ROLES, KioskDevice, Organisation, Questionnaire, ServicePoint, Survey, Target, User, subtree_filter
 
 READ_ROLES = ("admin", "manager", "viewer")
 WRITE_ROLES = ("admin", "manager")
@@ -38,9 +48,26 @@ def login_required_role(*roles: str):
     return decorator
 
 
+def is_installation_admin(user=None) -> bool:
+    """An administrator without an organisation: the only account that acts on the whole installation."""
+    user = current_user if user is None else user
+    return bool(getattr(user, "is_authenticated", False)) and user.role == "admin" and user.organisation_id is None
+
+
+def login_required_installation_admin(view):
+    """Signed in as an administrator without an organisation (else 403)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not is_installation_admin():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return login_required_role("admin")(wrapped)
+
+
 def scope_root() -> Organisation | None:
-    """The root of what the current user may see; None means everything (admin without organisation)."""
-    if current_user.role == "admin" and current_user.organisation_id is None:
+    """The root of what the current user may see; None means everything (the installation administrator)."""
+    if is_installation_admin():
         return None
     return current_user.organisation
 
@@ -103,9 +130,14 @@ def questionnaire_in_scope(questionnaire_id: int, *, write: bool = False) -> Que
         abort(404)
     if write:
         require_write()
-        if q.is_standard and current_user.role != "admin":
+        if q.is_standard and not is_installation_admin():
             abort(403)
     return q
+
+
+def may_edit_questionnaire(q: Questionnaire) -> bool:
+    """Standard questionnaires are the installation's; the others their organisation subtree's writers'."""
+    return can_write() and (not q.is_standard or is_installation_admin())
 
 
 def questionnaire_filter():
@@ -121,12 +153,35 @@ def device_in_scope(device_id: int) -> KioskDevice:
     return device
 
 
-def user_in_scope(user_id: int) -> User:
-    """A user account the current user may manage: inside the subtree and never more powerful."""
-    user = db.session.get(User, user_id)
+def grantable_roles() -> tuple[str, ...]:
+    """The roles the current user may give: never more authority than its own, and only an
+    administrator makes administrators (of its own subtree, unless it is the installation's)."""
+    if not can_write():
+        return ()
+    return ROLES if current_user.role == "admin" else tuple(r for r in ROLES if r != "admin")
+
+
+def may_manage_user(user: User | None) -> bool:
+    """Inside the subtree, and never an account with more authority than one may grant."""
     if user is None:
-        abort(404)
-    if current_user.role != "admin" and (user.role == "admin" or not in_scope(user.organisation)):
+        return False
+    if is_installation_admin():
+        return True
+    return user.organisation is not None and in_scope(user.organisation) and user.role in grantable_roles()
+
+
+def user_filter():
+    """SQL condition: the accounts the current user may see and manage."""
+    if is_installation_admin():
+        return sa.true()
+    return sa.and_(User.role.in_(grantable_roles()), User.organisation_id.is_not(None),
+                   org_filter(User.organisation_id))
+
+
+def user_in_scope(user_id: int) -> User:
+    """A user account the current user may manage (404 otherwise)."""
+    user = db.session.get(User, user_id)
+    if not may_manage_user(user):
         abort(404)
     return user
 
@@ -139,13 +194,24 @@ def target_visible(target: Target | None) -> bool:
     return in_scope(db.session.get(Organisation, target.organisation_id))
 
 
+def may_set_target_for(org: Organisation | None) -> bool:
+    """Who sets a bar: sector targets (``org`` None) and a top-level organisation's are the
+    installation administrator's; any other organisation's needs the organisation's parent inside
+    the user's scope, so that nobody sets the bar of their own root."""
+    if not can_write():
+        return False
+    if is_installation_admin():
+        return True
+    return org is not None and org.parent is not None and in_scope(org.parent)
+
+
 def target_in_scope(target_id: int, *, write: bool = False) -> Target:
-    """A target the user may read; ``write``: sector targets are for admins, organisation targets for its managers."""
+    """A target the user may read; ``write``: one the user may set (:func:`may_set_target_for`), else 403."""
     target = db.session.get(Target, target_id)
     if not target_visible(target):
         abort(404)
     if write:
         require_write()
-        if target.organisation_id is None and current_user.role != "admin":
+        if not may_set_target_for(target.organisation):
             abort(403)
     return target

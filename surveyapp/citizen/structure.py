@@ -10,7 +10,7 @@ When caching is safe
 --------------------
 A questionnaire version is frozen once it has a response (``Questionnaire.is_frozen``) and a
 standard questionnaire is never edited in place: editing either makes a new version, i.e. a
-new id (``admin.routes.editable_version``). Only such versions are cached. An unfrozen
+new id (``questionnaires.editable_version``). Only such versions are cached. An unfrozen
 version of a unit's own questionnaire may still be edited in place by an official, so it is
 loaded afresh on every request until its first response freezes it. The frozen check runs
 *before* the structure is read: an edit that slips in between would then be an edit of a

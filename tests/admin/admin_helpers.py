@@ -46,6 +46,7 @@ class Side:
     target: Target
     manager: User
     viewer: User
+    admin: User  # an administrator with an organisation: the commune's, acting inside it only
     response: Response | None = None
     comment: Answer | None = None
 
@@ -53,7 +54,8 @@ class Side:
 @dataclass
 class World:
     province: Organisation
-    admin: User
+    admin: User  # the installation's administrator (no organisation)
+    province_admin: User  # the province's own administrator
     a: Side
     b: Side
 
@@ -66,7 +68,7 @@ def make_user(username: str, role: str, org: Organisation | None) -> User:
 
 
 def make_side(province: Organisation, code: str, name: str, standard) -> Side:
-    from surveyapp.admin.routes import copy_questionnaire
+    from surveyapp.questionnaires import copy_questionnaire
 
     org = Organisation(code=code, name=name, sector="administrative", parent=province)
     db.session.add(org)
@@ -85,7 +87,8 @@ def make_side(province: Organisation, code: str, name: str, standard) -> Side:
     target = Target(indicator="quick", organisation=org, value=0.9, operator=">=", valid_from=date(2026, 1, 1))
     db.session.add_all([survey, device, target])
     side = Side(org=org, child=child, sp=sp, survey=survey, questionnaire=q, device=device, target=target,
-                manager=make_user(f"ql-{code.lower()}", "manager", org), viewer=make_user(f"xem-{code.lower()}", "viewer", org))
+                manager=make_user(f"ql-{code.lower()}", "manager", org), viewer=make_user(f"xem-{code.lower()}", "viewer", org),
+                admin=make_user(f"qt-{code.lower()}", "admin", org))
     return side
 
 

@@ -1,12 +1,17 @@
 """Authority over every route of the workspace, enumerated from the URL map (the reports
-views included): anonymous users are sent to sign in, a manager of one commune gets nothing
-of another by URL guessing, and viewers change nothing."""
+views included), for every method: anonymous users are sent to sign in; a manager, or an
+administrator, of one commune gets nothing of another by URL guessing, reading or writing;
+an administrator with an organisation touches nothing of the installation's (accounts
+outside its subtree, sector targets, standard questionnaires, the audit log); viewers
+change nothing. A new route without a scope check fails here."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import url_for
 
-from admin_helpers import Side, audit_count
+from admin_helpers import Side, World, audit_count
 from surveyapp.extensions import db
+from surveyapp.models import Questionnaire, Target
 
 # URL argument name -> how to find the object of a side.
 ARGUMENTS = {
@@ -26,7 +31,26 @@ ARGUMENTS = {
     "comment_id": lambda s: s.comment.id,
 }
 # Text that only side B's pages contain.
-FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac")
+FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac", "qt-xa-bac")
+
+
+def hostile_forms(world: World, into: Side | None = None) -> list[dict]:
+    """Form data that every workspace form would accept from someone entitled to it: each field
+    filled, pointing into ``into`` (by default the attacker's own commune A: move the victim
+    there, give it a new password, make it an administrator) or at the sector (a sector-wide
+    target of 10%)."""
+    a = into or world.a
+    common = {
+        "name": "Chiếm quyền", "code": "CHIEM", "name_en": "Taken", "parent_id": a.org.id,
+        "service_point_id": a.sp.id, "service_point_ids": a.sp.id, "questionnaire_id": a.questionnaire.id,
+        "title_vi": "Phiếu bị chiếm", "title_en": "Taken form", "text_vi": "Câu bị sửa", "text_en": "Changed",
+        "username": "chiem-quyen", "full_name": "Kẻ chiếm quyền", "role": "admin", "password": "chiem-quyen-123",
+        "active": "y", "indicator": "quick", "value": "10", "operator": ">=", "valid_from": "2026-01-01",
+        "starts_on": "2026-01-01", "status": "closed", "channel_qr": "y", "month": "2026-01", "volume": "5",
+        "type": "text", "aspect_id": "0", "note": "x",
+    }
+    return [{**common, "organisation_id": a.org.id, "sector": ""},
+            {**common, "organisation_id": 0, "sector": "administrative"}]
 
 
 def foreign_query(side: Side) -> dict:
@@ -61,12 +85,12 @@ def admin_rules(app):
     return rules
 
 
-def build(app, rule, side: Side) -> str:
+def build(app, rule, side, arguments=ARGUMENTS) -> str:
     values = {}
     for name in rule.arguments:
         converter = type(rule._converters[name]).__name__
-        if name in ARGUMENTS:
-            values[name] = ARGUMENTS[name](side)
+        if name in arguments:
+            values[name] = arguments[name](side)
         elif converter == "IntegerConverter":
             values[name] = side.org.id  # an unknown id argument: at least an id of the other side
         else:
@@ -95,29 +119,84 @@ def test_anonymous_is_sent_to_sign_in_everywhere(app, world):
                 assert response.location.startswith("/login"), (method, url, response.location)
 
 
-def _b_state(world):
+def _state(world):
+    """Everything an attacker from commune A might want to change outside its subtree."""
     db.session.expire_all()
     b = world.b
-    return (b.org.active, b.sp.active, b.survey.status, b.device.revoked_at, b.device.name, b.manager.active,
-            b.manager.role, b.target.value, b.questionnaire.title_vi, b.comment.handled_at)
+    sector = db.session.scalars(sa.select(Target).where(Target.organisation_id.is_(None)).order_by(Target.id))
+    standard = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.is_standard).order_by(Questionnaire.id))
+    accounts = [(u.active, u.role, u.organisation_id, u.password_hash, u.username)
+                for u in (b.manager, b.viewer, b.admin, world.province_admin, world.admin)]
+    return (b.org.active, b.org.name, world.province.active, b.sp.active, b.sp.name, b.survey.status, b.device.revoked_at,
+            b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, accounts,
+            [(t.value, t.operator) for t in sector], [(q.title_vi, len(q.questions)) for q in standard])
 
 
-def test_manager_of_one_commune_gets_nothing_of_another(app, world, as_user):
-    client = as_user(world.a.manager)
-    events, state = audit_count(), _b_state(world)
+def _refused_everywhere(app, world, client):
+    """Every route, every method, side B's objects, with and without filters pointing at B and
+    with forms that would succeed for someone entitled: refused, nothing of B shown or changed."""
+    events, state = audit_count(), _state(world)
     for rule in admin_rules(app):
         url = build(app, rule, world.b)
+        # B's objects moved into A; or, on a creation form, new objects put into B.
+        forms = hostile_forms(world, world.a if rule.arguments else world.b)
         for method in methods(rule):
             for query in ({}, foreign_query(world.b)):
-                response = client.open(url, method=method, query_string=query)
-                if rule.arguments:
-                    assert response.status_code in (403, 404), (method, url, response.status_code)
-                else:
-                    assert response.status_code < 500, (method, url, query)
-                leaked = [text for text in FOREIGN if text in body_text(response)]
-                assert not leaked, (method, url, query, leaked)
+                for data in forms if method != "GET" else [None]:
+                    response = client.open(url, method=method, query_string=query, data=data)
+                    if rule.arguments:
+                        assert response.status_code in (403, 404), (method, url, response.status_code)
+                    else:
+                        assert response.status_code < 500, (method, url, query)
+                    leaked = [text for text in FOREIGN if text in body_text(response)]
+                    assert not leaked, (method, url, query, leaked)
+    assert _state(world) == state
     assert audit_count() == events
-    assert _b_state(world) == state
+
+
+def test_manager_of_one_commune_gets_nothing_of_another(app, world, standard, as_user):
+    _refused_everywhere(app, world, as_user(world.a.manager))
+
+
+def test_administrator_of_one_commune_gets_nothing_of_another(app, world, standard, as_user):
+    _refused_everywhere(app, world, as_user(world.a.admin))
+
+
+# What belongs to the installation, not to commune A: the province above it, the accounts of the
+# province's and the installation's administrators, sector targets, standard questionnaires.
+def installation_arguments(world: World, standard) -> list[dict]:
+    std = standard["quick-rating"]
+    sector_target = db.session.scalars(sa.select(Target).where(Target.organisation_id.is_(None))).first()
+    base = {**ARGUMENTS, "org_id": lambda s: world.province.id, "organisation_id": lambda s: world.province.id,
+            "target_id": lambda s: sector_target.id, "questionnaire_id": lambda s: std.id,
+            "question_id": lambda s: std.questions[0].id}
+    return [{**base, "user_id": lambda s: world.province_admin.id},
+            {**base, "user_id": lambda s: world.admin.id}]
+
+
+# Standard questionnaires are read by every official and cloned into one's own unit.
+READ_BY_ALL = {"admin.questionnaire", "admin.questionnaire_clone"}
+
+
+def test_administrator_with_an_organisation_touches_nothing_of_the_installation(app, world, standard, as_user):
+    client = as_user(world.a.admin)
+    events, state = audit_count(), _state(world)
+    for arguments in installation_arguments(world, standard):
+        for rule in admin_rules(app):
+            if not rule.arguments or rule.endpoint in READ_BY_ALL:
+                continue
+            url = build(app, rule, world.b, arguments)
+            for method in methods(rule):
+                for data in hostile_forms(world) if method != "GET" else [None]:
+                    response = client.open(url, method=method, data=data)
+                    assert response.status_code in (403, 404), (method, url, response.status_code)
+    for url in ("/admin/targets/new", "/admin/users/new", "/admin/organisations/new"):
+        for data in hostile_forms(world):
+            # The sector, no organisation, the installation's top level: none of them A's to give.
+            client.post(url, data={**data, "organisation_id": 0, "parent_id": 0, "code": "TOP"})
+    assert client.get("/admin/audit").status_code == 403
+    assert _state(world) == state
+    assert audit_count() == events
 
 
 def test_manager_sees_its_own_side(app, world, as_user):
@@ -143,8 +222,9 @@ def test_viewer_changes_nothing(app, world, as_user):
             continue
         url = build(app, rule, world.a)
         for method in set(methods(rule)) - {"GET"}:
-            response = client.open(url, method=method, data={"name": "x"})
-            assert response.status_code == 403, (method, url, response.status_code)
+            for data in hostile_forms(world):
+                response = client.open(url, method=method, data=data)
+                assert response.status_code == 403, (method, url, response.status_code)
     assert audit_count() == events
 
 
@@ -153,4 +233,108 @@ def test_user_pages_and_audit_log_refuse_viewers_and_audit_log_refuses_managers(
     for url in ("/admin/audit", "/admin/users", "/admin/users/new"):
         assert viewer.get(url).status_code == 403, url
     assert as_user(world.a.manager).get("/admin/audit").status_code == 403
+    assert as_user(world.province_admin).get("/admin/audit").status_code == 403
     assert as_user(world.admin).get("/admin/audit").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# An administrator with an organisation acts inside it: the three attacks, and what stays allowed.
+
+
+def _sector_target(indicator="quick", sector="administrative", year=2026) -> Target:
+    from datetime import date
+
+    return db.session.scalars(sa.select(Target).where(
+        Target.organisation_id.is_(None), Target.indicator == indicator, Target.sector == sector,
+        Target.valid_from <= date(year, 6, 1), Target.valid_to >= date(year, 6, 1))).one()
+
+
+def test_commune_administrator_cannot_deactivate_the_province_administrator(app, world, as_user):
+    from admin_helpers import login
+
+    client = as_user(world.a.admin)
+    assert client.get(f"/admin/users/{world.province_admin.id}/toggle").status_code == 404
+    assert client.post(f"/admin/users/{world.province_admin.id}/toggle").status_code == 404
+    db.session.expire_all()
+    assert world.province_admin.active
+    assert login(app.test_client(), "qt-tinh").status_code == 302
+    # The installation's administrator still may.
+    assert as_user(world.admin).post(f"/admin/users/{world.province_admin.id}/toggle").status_code == 302
+    db.session.expire_all()
+    assert not world.province_admin.active
+
+
+def test_commune_administrator_cannot_take_over_a_manager_of_another_branch(app, world, as_user):
+    from admin_helpers import login
+
+    client = as_user(world.a.admin)
+    victim = world.b.manager
+    response = client.post(f"/admin/users/{victim.id}/edit", data={
+        "username": victim.username, "role": "manager", "organisation_id": world.a.org.id,
+        "password": "chiem-quyen-123", "active": "y"})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert victim.organisation_id == world.b.org.id
+    assert login(app.test_client(), victim.username, "chiem-quyen-123").status_code != 302
+    assert login(app.test_client(), victim.username).status_code == 302
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert victim.username not in page and "qt-tinh" not in page and "quantri" not in page
+
+
+def test_commune_administrator_cannot_lower_a_sector_target(app, world, standard, as_user):
+    client = as_user(world.a.admin)
+    target = _sector_target()
+    assert target.value == 0.95
+    data = {"indicator": "quick", "sector": "administrative", "organisation_id": 0, "value": "10",
+            "operator": ">=", "valid_from": "2026-01-01", "valid_to": "2030-12-31", "source": "tự đặt"}
+    assert client.post(f"/admin/targets/{target.id}/edit", data=data).status_code == 403
+    client.post("/admin/targets/new", data=data)
+    db.session.expire_all()
+    assert target.value == 0.95
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Target).where(Target.source == "tự đặt")) == 0
+    page = client.get("/admin/targets").get_data(as_text=True)
+    assert f"/admin/targets/{target.id}/edit" not in page
+
+
+def test_commune_administrator_administers_accounts_inside_its_commune(app, world, as_user):
+    """Inside its subtree it may create, edit and switch off accounts, administrators included,
+    but never give an organisation outside it or none at all."""
+    from surveyapp.models import User
+
+    client = as_user(world.a.admin)
+    new = {"username": "qt-to-tiep-nhan", "role": "admin", "organisation_id": world.a.child.id,
+           "password": "mat-khau-dai-1", "active": "y"}
+    assert client.post("/admin/users/new", data=new).status_code == 302
+    created = db.session.scalar(sa.select(User).where(User.username == "qt-to-tiep-nhan"))
+    assert created.role == "admin" and created.organisation_id == world.a.child.id
+    assert client.post(f"/admin/users/{world.a.manager.id}/toggle").status_code == 302
+    for org in (world.b.org.id, world.province.id, 0):
+        response = client.post("/admin/users/new", data={**new, "username": f"ngoai-{org}", "organisation_id": org})
+        assert response.status_code in (403, 422), org
+        response = client.post(f"/admin/users/{world.a.viewer.id}/edit",
+                               data={**new, "username": world.a.viewer.username, "role": "viewer", "organisation_id": org})
+        assert response.status_code in (403, 422), org
+    db.session.expire_all()
+    assert world.a.viewer.organisation_id == world.a.org.id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.username.like("ngoai-%"))) == 0
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "ql-xa-an" in page and "qt-to-tiep-nhan" in page and "ql-xa-bac" not in page
+
+
+def test_manager_does_not_manage_the_administrator_of_its_own_commune(app, world, as_user):
+    client = as_user(world.a.manager)
+    assert client.post(f"/admin/users/{world.a.admin.id}/toggle").status_code == 404
+    assert "qt-xa-an" not in client.get("/admin/users").get_data(as_text=True)
+    db.session.expire_all()
+    assert world.a.admin.active
+
+
+def test_commune_administrator_cannot_edit_standard_questionnaires(app, world, standard, as_user):
+    client = as_user(world.a.admin)
+    std = standard["quick-rating"]
+    assert client.post(f"/admin/questionnaires/{std.id}/edit",
+                       data={"title_vi": "Phiếu chuẩn bị sửa", "title_en": "x"}).status_code == 403
+    page = client.get(f"/admin/questionnaires/{std.id}").get_data(as_text=True)
+    assert f"/admin/questionnaires/{std.id}/edit" not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Questionnaire)
+                             .where(Questionnaire.title_vi == "Phiếu chuẩn bị sửa")) == 0

@@ -390,27 +390,28 @@ def test_user_edit_deactivate_and_duplicate_name(world, as_user):
 
 
 def test_targets_in_percent_and_scope(world, as_user):
-    manager = as_user(world.a.manager)
-    data = {"indicator": "quick", "sector": "", "organisation_id": world.a.org.id, "value": "92.5", "operator": ">=",
-            "valid_from": "2026-01-01", "valid_to": "2026-12-31", "source": "Kế hoạch cải cách hành chính xã"}
-    assert manager.post("/admin/targets/new", data=data).status_code == 302
-    target = db.session.scalar(sa.select(Target).where(Target.source == "Kế hoạch cải cách hành chính xã"))
-    assert abs(target.value - 0.925) < 1e-9 and target.organisation_id == world.a.org.id
+    province = as_user(world.province_admin)
+    data = {"indicator": "quick", "sector": "", "organisation_id": world.a.org.id, "value": "96.5", "operator": ">=",
+            "valid_from": "2026-01-01", "valid_to": "2026-12-31", "source": "Kế hoạch cải cách hành chính tỉnh"}
+    assert province.post("/admin/targets/new", data=data).status_code == 302
+    target = db.session.scalar(sa.select(Target).where(Target.source == "Kế hoạch cải cách hành chính tỉnh"))
+    assert abs(target.value - 0.965) < 1e-9 and target.organisation_id == world.a.org.id
     assert last_audit().action == "target.create"
-    # Sector targets are national policy: managers cannot set them.
+    # Sector targets are national policy: only the installation's administrator sets them.
+    manager = as_user(world.a.manager)
     assert manager.post("/admin/targets/new", data=dict(data, sector="administrative", organisation_id=0)).status_code == 422
     sector_target = db.session.scalar(sa.select(Target).where(Target.sector == "administrative").limit(1))
     assert manager.get(f"/admin/targets/{sector_target.id}/edit").status_code == 403
-    response = manager.post("/admin/targets/new", data=dict(data, value="120"))
+    response = province.post("/admin/targets/new", data=dict(data, value="120"))
     assert response.status_code == 422 and "Chỉ tiêu phải lớn hơn 0 và không quá 100." in text(response)
 
     admin = as_user(world.admin)
-    assert admin.post(f"/admin/targets/{target.id}/edit", data=dict(data, value="95")).status_code == 302
-    assert last_audit().before["value"] == 0.925 and last_audit().after["value"] == 0.95
+    assert admin.post(f"/admin/targets/{target.id}/edit", data=dict(data, value="97")).status_code == 302
+    assert last_audit().before["value"] == 0.965 and last_audit().after["value"] == 0.97
     assert "Xóa chỉ tiêu này?" in text(admin.get(f"/admin/targets/{target.id}/delete"))
     assert admin.post(f"/admin/targets/{target.id}/delete").status_code == 302
     assert db.session.get(Target, target.id) is None
-    assert last_audit().action == "target.delete" and last_audit().before["value"] == 0.95
+    assert last_audit().action == "target.delete" and last_audit().before["value"] == 0.97
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,8 +423,8 @@ def test_audit_log_lists_and_filters_changes(world, as_user):
     manager.post(f"/admin/service-points/{world.a.sp.id}/edit", data={"organisation_id": world.a.org.id, "name": "Quầy mới"})
     admin = as_user(world.admin)
     admin.post(f"/admin/targets/{world.b.target.id}/edit", data={
-        "indicator": "quick", "sector": "", "organisation_id": world.b.org.id, "value": "91", "operator": ">=",
-        "valid_from": "2026-01-01"})
+        "indicator": "quick", "sector": "", "organisation_id": world.b.org.id, "value": "96", "operator": ">=",
+        "valid_from": "2026-01-01"})  # above the sector's 95%, as an organisation's own target must be
     page = text(admin.get("/admin/audit"))
     assert "service_point.update" in page and "target.update" in page and "Quầy mới" in page
     page = text(admin.get(f"/admin/audit?user_id={world.a.manager.id}"))
