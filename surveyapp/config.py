@@ -211,9 +211,8 @@ def create_private_sqlite_file(uri: str) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
-    if path.exists():
+    if path.exists() or not path.parent.is_dir():  # a missing folder stays an error, as SQLite makes it
         return
-    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another worker made it a moment ago

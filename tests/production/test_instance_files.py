@@ -56,10 +56,13 @@ def test_instance_folder_and_sqlite_files_are_owner_only(tmp_path, usual_umask, 
 
 
 def test_a_configured_sqlite_file_is_created_owner_only(tmp_path, usual_umask, no_environment):
+    (tmp_path / "data").mkdir()
     app = Flask("x", instance_path=str(tmp_path / "instance"))
     config.load(app, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'data' / 'survey.db'}", "SECRET_KEY": "k"})
     assert mode(tmp_path / "data" / "survey.db") == 0o600
-    assert mode(tmp_path / "data") == 0o700
+    # A folder that does not exist is not made up: the database stays unreachable, as configured.
+    config.load(app, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'typo' / 'survey.db'}", "SECRET_KEY": "k"})
+    assert not (tmp_path / "typo").exists()
 
 
 # config.py needs nothing of the package: the workers import it alone (fast), as the module it is.
