@@ -52,6 +52,9 @@ class Defaults:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     REDIS_URL: str | None = None
 
+    # Cases: the deadline in working days when an organisation and its ancestors set none.
+    CASE_DEADLINE_WORKING_DAYS = 5
+
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
