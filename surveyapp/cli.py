@@ -12,7 +12,7 @@ from .extensions import db
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list in their cli module.
-AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports")
+AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports", "cases.cli")
 
 
 def init_app(app: Flask) -> None:

@@ -44,6 +44,7 @@ from flask_babel import lazy_gettext as _l
 
 import analysis
 
+from .cases.service import comments_handled_condition
 from .extensions import db
 from .models import (
     CHANNELS,
@@ -1258,9 +1259,9 @@ def comments_query(root: Organisation | None, f: Filters, state: str = "open", t
     if f.survey_id:
         stmt = stmt.where(Response.survey_id == f.survey_id)
     if state == "open":
-        stmt = stmt.where(Answer.handled_at.is_(None))
+        stmt = stmt.where(~comments_handled_condition(Answer.response_id))
     elif state == "handled":
-        stmt = stmt.where(Answer.handled_at.is_not(None))
+        stmt = stmt.where(comments_handled_condition(Answer.response_id))
     if text:
         stmt = stmt.where(Answer.text.icontains(text, autoescape=True))
     if service_point_id:
