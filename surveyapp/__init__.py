@@ -113,8 +113,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 def select_locale() -> str:
     """?lang= first (the visible switch), then the cookie it sets, then the browser; Vietnamese by default."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # the CLI and the worker: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     for candidate in (request.args.get("lang"), request.cookies.get("lang")):
         if candidate in languages:
