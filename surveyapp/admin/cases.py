@@ -67,7 +67,8 @@ class DeadlineForm(AdminForm):
 
 class HolidayForm(AdminForm):
     day = DateField(_l("Ngày"), validators=[DataRequired()])
-    kind = SelectField(_l("Loại"), choices=[("off", _l("Ngày nghỉ thêm")), ("working", _l("Ngày làm việc (làm bù)"))])
+    kind = SelectField(_l("Loại"), choices=choice_list([("off", _l("Ngày nghỉ thêm")),
+                                                         ("working", _l("Ngày làm việc (làm bù)"))]))
     note = StringField(_l("Ghi chú"), validators=[Optional(), Length(max=255)])
 
 
@@ -288,7 +289,6 @@ def case_deadlines():
         if form.validate_on_submit():
             org = organisation_in_scope(form.organisation_id.data)
             service.set_deadline(org, form.working_days.data, current_user)
-            service.recompute_due_dates()
             db.session.commit()
             flash(_("Đã lưu thời hạn xử lý của %(name)s.", name=org.name), "success")
             return redirect(url_for("admin.case_deadlines"))

@@ -108,7 +108,6 @@ def cases_deadline(org_code: str, days: int | None) -> None:
         service.set_deadline(org, days, None)
     except service.CaseError as exc:
         raise click.BadParameter(str(exc), param_hint="--days") from None
-    service.recompute_due_dates()
     db.session.commit()
     click.echo(f"{org.code}: {service.deadline_days(org)} working day(s)")
 

@@ -24,6 +24,7 @@ ARGUMENTS = {
     "response_id": lambda s: s.response.id,
     "answer_id": lambda s: s.comment.id,
     "comment_id": lambda s: s.comment.id,
+    "case_id": lambda s: s.case.id,
 }
 # Text that only side B's pages contain.
 FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac")
@@ -99,7 +100,8 @@ def _b_state(world):
     db.session.expire_all()
     b = world.b
     return (b.org.active, b.sp.active, b.survey.status, b.device.revoked_at, b.device.name, b.manager.active,
-            b.manager.role, b.target.value, b.questionnaire.title_vi, b.comment.handled_at)
+            b.manager.role, b.target.value, b.questionnaire.title_vi, b.comment.handled_at,
+            b.case.state, b.case.assignee_id)
 
 
 def test_manager_of_one_commune_gets_nothing_of_another(app, world, as_user):
