@@ -37,13 +37,13 @@ from ..auth.scope import (
 from ..cases import service
 from ..clock import now_utc, to_local, today
 from ..extensions import db
-from ..models import Answer, AuditEvent, Case, CaseDeadline, Organisation, Response, ServicePoint, User
+from ..models import Answer, AuditEvent, Case, CaseDeadline, Organisation, ServicePoint, User
 from ..privacy import contact_kind, mask_personal_data
 from .. import workdays
 from . import audit, bp
 from .audit import changes
 from .forms import AdminForm, ConfirmForm, choice_list
-from .routes import form_page, org_choices, scoped_organisations, scoped_service_points, sp_choices
+from .routes import org_choices, scoped_organisations, scoped_service_points, sp_choices
 
 CASES_PER_PAGE = 50
 

@@ -10,12 +10,11 @@ import csv
 import io
 import re
 import time
-from datetime import datetime
 
 import pygal
 import sqlalchemy as sa
 from flask import Response as HttpResponse
-from flask import abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -35,7 +34,6 @@ from ..extensions import db
 from ..models import CASE_DONE_STATES, SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
 from ..privacy import mask_personal_data
 from . import bp
-from .audit import record as audit_record
 
 FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 COMMENTS_PER_PAGE = 50

@@ -4,7 +4,7 @@ responses with ratings, comments and contacts, and a recorder in place of the ou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 

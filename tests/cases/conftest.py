@@ -7,7 +7,7 @@ import pytest
 
 from case_helpers import Commune, Recorder, World, login, make_user
 from surveyapp.extensions import db
-from surveyapp.models import Organisation, ServicePoint, Survey
+from surveyapp.models import Organisation, ServicePoint, Survey, User
 
 
 @pytest.fixture
