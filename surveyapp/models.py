@@ -429,7 +429,7 @@ class Answer(db.Model):
     satisfied: Mapped[int | None] = mapped_column(sa.SmallInteger)
     service_point_id: Mapped[int]  # its response's (whose key makes it exist), repeated for reports
     submitted_at: Mapped[datetime]
-    handled_at: Mapped[datetime | None]  # free-text comment marked handled by an official
+    handled_at: Mapped[datetime | None]  # marked handled before cases existed (migration 0006 turned these into cases)
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 
     response: Mapped[Response] = relationship(back_populates="answers")
