@@ -136,9 +136,24 @@ def cases():
               service.is_overdue(c, now), workdays.due_on(c.due_at)) for c in rows]
     orgs = scoped_organisations()
     return render_template(
-        "admin/cases.html", items=items, filters=f, f_args=f.args(), page=page, more=more,
+        "admin/cases.html", items=items, filters=f, f_args=f.args(), page=page, more=more, on_time=_on_time(f),
         states=service.STATE_LABELS, org_options=org_choices(orgs), point_options=sp_choices(scoped_service_points(
             active_only=False)), assignee_options=_assignee_choices(), local=_local, name=_name)
+
+
+def _on_time(f: service.CaseFilters) -> tuple[int, int, date, date]:
+    """The on-time share of the unit the filters name (else the user's scope) for cases due in
+    the filters' dates, else in this month so far: (on time, due, first day, last day)."""
+    last = f.date_to or today()
+    first = f.date_from or last.replace(day=1)
+    if f.point_id:
+        units = {"service_point_ids": [f.point_id]}
+    else:
+        root = db.session.get(Organisation, f.org_id) if f.org_id else scope_root()
+        ids = [root.id] if root else list(db.session.scalars(
+            sa.select(Organisation.id).where(Organisation.parent_id.is_(None))))
+        units = {"org_ids": ids}
+    return (*service.on_time_share(first, last, **units), first, last)
 
 
 def _export_rows(f: service.CaseFilters):

@@ -49,6 +49,9 @@ def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, 
     bad = client.get("/admin/cases", query_string={"state": "x"})
     assert bad.status_code == 400 and "Trạng thái không hợp lệ." in bad.get_data(as_text=True)
     assert client.get("/admin/cases", query_string={"from": "2026-13-01"}).status_code == 400
+    # The on-time share of the cases due in the chosen days: the one due 9/3 is still open.
+    html = client.get("/admin/cases", query_string={"from": "2026-03-01", "to": "2026-03-31"}).get_data(as_text=True)
+    assert "Xử lý đúng hạn (hồ sơ đến hạn từ 01/03/2026 đến 31/03/2026): 0/2" in html
     # The province's manager sees both communes.
     province = as_user(world.admin).get("/admin/cases").get_data(as_text=True)
     assert f"#{other.id}<" in province and f"#{late.id}<" in province
