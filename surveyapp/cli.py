@@ -12,6 +12,7 @@ from flask_migrate import upgrade
 from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
+from .cases import cli as cases_cli
 from .citizen import cli as citizen_cli
 from .extensions import db
 from .i18n import compile_catalogue
@@ -19,7 +20,8 @@ from .kiosk import cli as kiosk_cli
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
-AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands)
+AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
+                 cases_cli.commands)
 
 
 def init_app(app: Flask) -> None:

@@ -78,6 +78,9 @@ class Defaults:
     # Requests with a wrong X-API-Key to the dossier-token API, per address.
     DOSSIER_API_BAD_KEY_RATE_LIMIT = "10 per minute"
 
+    # Cases: the deadline in working days when an organisation and its ancestors set none.
+    CASE_DEADLINE_WORKING_DAYS = 5
+
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

@@ -18,7 +18,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 
 from .extensions import babel
 from .paths import PACKAGE_DIR, REPO_DIR
@@ -32,6 +32,8 @@ KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngett
 
 def select_locale() -> str:
     """?lang= first (the visible switch), then the cookie it sets, then the browser; Vietnamese by default."""
+    if not has_request_context():  # the CLI and the worker: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     for candidate in (request.args.get("lang"), request.cookies.get("lang")):
         if candidate in languages:

@@ -429,7 +429,7 @@ class Answer(db.Model):
     satisfied: Mapped[int | None] = mapped_column(sa.SmallInteger)
     service_point_id: Mapped[int]  # its response's (whose key makes it exist), repeated for reports
     submitted_at: Mapped[datetime]
-    handled_at: Mapped[datetime | None]  # free-text comment marked handled by an official
+    handled_at: Mapped[datetime | None]  # marked handled before cases existed (migration 0006 turned these into cases)
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
 
     response: Mapped[Response] = relationship(back_populates="answers")
@@ -616,6 +616,85 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     user: Mapped[User | None] = relationship()
+
+
+# Cases (surveyapp.cases): a complaint followed from opening to the reply to the citizen.
+CASE_STATES = ("new", "acknowledged", "resolved", "closed", "rejected")
+CASE_OPEN_STATES = ("new", "acknowledged")  # still to be handled: these can be overdue
+CASE_DONE_STATES = ("resolved", "closed", "rejected")  # the comment counts as handled
+CASE_ORIGINS = ("auto", "manual", "migrated")
+CALENDAR_KINDS = ("off", "working")
+
+
+class Case(db.Model):
+    """A citizen's complaint or request followed to its resolution (see docs/CASES.md).
+
+    One case per response at most (the unique key makes the every-minute scan idempotent and
+    keeps an official from opening a second one). ``due_at`` is the instant the deadline
+    passes: the local midnight after the last working day allowed.
+    """
+
+    __tablename__ = "feedback_case"
+    __table_args__ = (
+        sa.CheckConstraint(_in("state", CASE_STATES), name="state"),
+        sa.CheckConstraint(_in("origin", CASE_ORIGINS), name="origin"),
+        sa.CheckConstraint("deadline_days >= 0", name="deadline_days"),
+        sa.CheckConstraint("state NOT IN ('resolved', 'closed') OR (resolution IS NOT NULL AND resolved_at IS NOT NULL)",
+                           name="resolved_has_resolution"),
+        sa.Index("ix_feedback_case_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="RESTRICT"), unique=True)
+    answer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("answer.id", ondelete="SET NULL"))  # the comment
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"), index=True)
+    origin: Mapped[str] = mapped_column(sa.String(10), default="auto")
+    state: Mapped[str] = mapped_column(sa.String(12), default="new")
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    deadline_days: Mapped[int]
+    due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    closed_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)  # why it was rejected
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    response: Mapped[Response] = relationship()
+    answer: Mapped[Answer | None] = relationship()
+    service_point: Mapped[ServicePoint] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class CaseDeadline(db.Model):
+    """An organisation's deadline for cases, in working days; its subtree inherits it."""
+
+    __tablename__ = "case_deadline"
+    __table_args__ = (sa.CheckConstraint("working_days >= 1 AND working_days <= 120", name="working_days"),)
+
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    working_days: Mapped[int]
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class CalendarDay(db.Model):
+    """An official change to the statutory calendar: an extra day off (the Tết break the
+    government announces) or a working day (a Saturday worked in exchange)."""
+
+    __tablename__ = "calendar_day"
+    __table_args__ = (sa.CheckConstraint(_in("kind", CALENDAR_KINDS), name="kind"),)
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    note: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def subtree_filter(column, org: Organisation):

@@ -109,3 +109,15 @@ def mask_personal_data(text: str) -> str:
     text = _PHONE.sub("[số điện thoại]", text)
     text = _ID_NUMBER.sub("[số định danh]", text)
     return text
+
+
+def contact_kind(contact: str | None) -> str | None:
+    """"email" or "phone" for a contact a citizen left, by its form; None for anything else."""
+    contact = (contact or "").strip()
+    if not contact:
+        return None
+    if _EMAIL.fullmatch(contact):
+        return "email"
+    if _PHONE.fullmatch(contact):
+        return "phone"
+    return None

@@ -12,13 +12,14 @@ import time
 import pygal
 import sqlalchemy as sa
 from flask import Response as HttpResponse
-from flask import abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 
-from .. import clock, current_language
+from .. import clock
+from ..i18n import current_language
 from ..auth.scope import (
     READ_ROLES,
     WRITE_ROLES,
@@ -28,14 +29,14 @@ from ..auth.scope import (
     scope_root,
     service_point_in_scope,
 )
+from ..cases.service import STATE_LABELS, cases_by_response
 from ..extensions import db
-from ..models import SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
+from ..models import CASE_DONE_STATES, SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
 from ..privacy import mask_personal_data
 from ..reports import exports, queries
 from ..reports.filters import FilterError, Filters, parse_filters
 from ..reports.model import SECTOR_LABELS, Report, Row, Section, build_report
 from . import bp
-from .audit import record as audit_record
 
 COMMENTS_PER_PAGE = 50
 SORT_KEYS = {
@@ -47,8 +48,8 @@ SORT_KEYS = {
 }
 
 
-class HandledForm(FlaskForm):
-    """Empty form: gives the "mark handled" button its CSRF token."""
+class OpenCaseForm(FlaskForm):
+    """Empty form: gives the "open case" button its CSRF token."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,39 +228,15 @@ def comments():
     stmt = stmt.options(selectinload(Answer.response).joinedload(Response.service_point))
     rows = list(db.session.scalars(stmt.offset((page - 1) * COMMENTS_PER_PAGE).limit(COMMENTS_PER_PAGE + 1)))
     more = len(rows) > COMMENTS_PER_PAGE
-    items = [(a, mask_personal_data(a.text or ""), clock.to_local(a.submitted_at)) for a in rows[:COMMENTS_PER_PAGE]]
+    rows = rows[:COMMENTS_PER_PAGE]
+    case_of = cases_by_response([a.response_id for a in rows])
+    items = [(a, mask_personal_data(a.text or ""), clock.to_local(a.submitted_at), case_of.get(a.response_id))
+             for a in rows]
     scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
     return render_template("reports/comments.html", items=items, filters=f, f_args=f.args(), state=state, q=text or "",
-                           page=page, more=more, scope_args=scope_args, form=HandledForm(),
-                           can_handle=current_user.role in WRITE_ROLES, surveys=_survey_choices(), sectors=SECTORS)
-
-
-@bp.route("/reports/comments/<int:answer_id>/handled", methods=["POST"])
-@login_required_role(*WRITE_ROLES)
-def comment_handled(answer_id: int):
-    """Mark a comment handled (or open again), recorded in the audit log."""
-    form = HandledForm()
-    if not form.validate_on_submit():
-        abort(400, description=_("Phiên làm việc đã hết hạn, vui lòng thử lại."))
-    answer = db.session.get(Answer, answer_id)
-    if answer is None or answer.text is None:
-        abort(404)
-    service_point_in_scope(answer.service_point_id)
-    before = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
-              "handled_by_id": answer.handled_by_id}
-    reopen = request.form.get("reopen") == "1"
-    answer.handled_at = None if reopen else clock.now_utc()
-    answer.handled_by_id = None if reopen else current_user.id
-    after = {"handled_at": answer.handled_at.isoformat() if answer.handled_at else None,
-             "handled_by_id": answer.handled_by_id}
-    audit_record("comment.reopen" if reopen else "comment.handled", answer, before=before, after=after,
-                 object_type="Answer", object_id=answer.id)
-    db.session.commit()
-    flash(_("Đã mở lại góp ý.") if reopen else _("Đã đánh dấu góp ý là đã xử lý."), "success")
-    back = request.form.get("next") or ""
-    if not back.startswith("/admin/") or back.startswith("//"):
-        back = url_for("admin.comments")
-    return redirect(back)
+                           page=page, more=more, scope_args=scope_args, form=OpenCaseForm(),
+                           can_handle=current_user.role in WRITE_ROLES, surveys=_survey_choices(), sectors=SECTORS,
+                           case_states=STATE_LABELS, done_states=CASE_DONE_STATES)
 
 
 # ---------------------------------------------------------------------------------------------

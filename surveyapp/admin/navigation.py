@@ -22,9 +22,11 @@ NAV = (
     ("admin.questionnaires", N_("Phiếu khảo sát"), READ_ROLES),
     ("admin.surveys", N_("Đợt khảo sát"), READ_ROLES),
     ("admin.comments", N_("Góp ý"), READ_ROLES),
+    ("admin.cases", N_("Phản ánh"), READ_ROLES),
     ("admin.kiosks", N_("Máy đánh giá"), READ_ROLES),
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
+    ("admin.holidays", N_("Ngày nghỉ"), None),
     ("admin.audit_log", N_("Nhật ký thay đổi"), None),
 )
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator
 from flask_babel import gettext as _
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .. import current_language
+from ..i18n import current_language
 from .model import Report
 
 # What a spreadsheet reads as the start of a formula (OWASP, CSV injection).

@@ -28,6 +28,7 @@ from ..models import (
     ServiceVolume,
     Survey,
 )
+from ..cases.service import comments_handled_condition
 from ..privacy import mask_personal_data
 from .filters import Filters, clauses, month_key, scope_condition, within
 
@@ -227,9 +228,9 @@ def comments_query(root: Organisation | None, f: Filters, state: str = "open", t
         .order_by(Answer.submitted_at.desc(), Answer.id.desc())
     )
     if state == "open":
-        stmt = stmt.where(Answer.handled_at.is_(None))
+        stmt = stmt.where(~comments_handled_condition(Answer.response_id))
     elif state == "handled":
-        stmt = stmt.where(Answer.handled_at.is_not(None))
+        stmt = stmt.where(comments_handled_condition(Answer.response_id))
     if text:
         stmt = stmt.where(Answer.text.icontains(text, autoescape=True))
     if service_point_id:

@@ -10,6 +10,7 @@ from surveyapp.extensions import db
 from surveyapp.models import (
     Answer,
     AuditEvent,
+    Case,
     KioskDevice,
     Organisation,
     Question,
@@ -49,6 +50,7 @@ class Side:
     admin: User  # an administrator with an organisation: the commune's, acting inside it only
     response: Response | None = None
     comment: Answer | None = None
+    case: Case | None = None
 
 
 @dataclass
@@ -112,6 +114,11 @@ def add_response(side: Side, text: str = "Cần thêm ghế ngồi chờ.") -> R
         db.session.add(comment)
     db.session.commit()
     side.response, side.comment = response, comment
+    if comment is not None:
+        from surveyapp.cases.service import open_case_for_comment
+
+        side.case = open_case_for_comment(comment, side.manager)[0]
+        db.session.commit()
     return response
 
 

@@ -29,6 +29,7 @@ ARGUMENTS = {
     "response_id": lambda s: s.response.id,
     "answer_id": lambda s: s.comment.id,
     "comment_id": lambda s: s.comment.id,
+    "case_id": lambda s: s.case.id,
 }
 # Text that only side B's pages contain.
 FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac", "qt-xa-bac")
@@ -128,7 +129,7 @@ def _state(world):
     accounts = [(u.active, u.role, u.organisation_id, u.password_hash, u.username)
                 for u in (b.manager, b.viewer, b.admin, world.province_admin, world.admin)]
     return (b.org.active, b.org.name, world.province.active, b.sp.active, b.sp.name, b.survey.status, b.device.revoked_at,
-            b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, accounts,
+            b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, b.case.state, b.case.assignee_id, accounts,
             [(t.value, t.operator) for t in sector], [(q.title_vi, len(q.questions)) for q in standard])
 
 

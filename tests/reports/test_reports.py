@@ -336,28 +336,34 @@ def _comment(text):
     return answer
 
 
-def test_comments_masked_and_marked_handled_with_audit(client, demo):
+def test_comments_masked_and_a_case_opened_from_one_with_audit(client, demo):
+    from surveyapp.models import Case
+
     a = _comment("Gọi tôi 0912 345 678 hoặc an@example.vn nhé")
     login(client, "admin")
     html = client.get("/admin/reports/comments", query_string=WIDE).get_data(as_text=True)
     assert "0912 345 678" not in html and "an@example.vn" not in html
     assert "[số điện thoại]" in html and "[email]" in html
-    r = client.post(f"/admin/reports/comments/{a.id}/handled", data={"next": "/admin/reports/comments"})
+    r = client.post(f"/admin/cases/open/{a.id}")
     assert r.status_code == 302
-    db.session.expire_all()
-    assert db.session.get(Answer, a.id).handled_at is not None
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "comment.handled"))
-    assert event is not None and event.object_id == str(a.id)
+    case = db.session.scalar(sa.select(Case).where(Case.response_id == a.response_id))
+    assert case is not None and case.answer_id == a.id
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "case.open"))
+    assert event is not None and event.object_id == str(case.id)
+    html = client.get("/admin/reports/comments", query_string={**WIDE, "state": "open"}).get_data(as_text=True)
+    assert "[số điện thoại]" in html  # a case still to handle
+    r = client.post(f"/admin/cases/{case.id}/transition", data={"to": "rejected", "note": "x"})
+    assert r.status_code == 302
     html = client.get("/admin/reports/comments", query_string={**WIDE, "state": "open"}).get_data(as_text=True)
     assert "[số điện thoại]" not in html
     html = client.get("/admin/reports/comments", query_string={**WIDE, "state": "handled"}).get_data(as_text=True)
     assert "[số điện thoại]" in html
 
-    # A viewer reads but cannot mark.
+    # A viewer reads but cannot open a case.
     client.post("/logout")
     login(client, "benhvien")
     other = _comment("Phòng khám đông quá")
-    assert client.post(f"/admin/reports/comments/{other.id}/handled").status_code == 403
+    assert client.post(f"/admin/cases/open/{other.id}").status_code == 403
 
 
 def test_comments_page_queries_do_not_grow_with_the_comments(client, demo):
@@ -383,7 +389,7 @@ def test_comments_page_queries_do_not_grow_with_the_comments(client, demo):
     assert many_cost == few_cost, (few_cost, many_cost)
 
 
-def test_mark_handled_needs_csrf_token(make_app):
+def test_opening_a_case_needs_csrf_token(make_app):
     from surveyapp.models import User
     from surveyapp.seed import seed_standard
 
@@ -411,9 +417,10 @@ def test_mark_handled_needs_csrf_token(make_app):
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         assert client.post("/login", data={"username": "admin", "password": "demo12345",
                                            "csrf_token": token}).status_code == 302
-        assert client.post(f"/admin/reports/comments/{a.id}/handled").status_code == 400
-        db.session.expire_all()
-        assert db.session.get(Answer, a.id).handled_at is None
+        assert client.post(f"/admin/cases/open/{a.id}").status_code == 400
+        from surveyapp.models import Case
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
 
 
 # ---------------------------------------------------------------------------------------------
