@@ -12,7 +12,7 @@ from .extensions import db
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list in their cli module.
-AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports")
+AREA_CLI_MODULES = ("citizen.cli", "kiosk.cli", "admin.cli", "reports", "jobs.cli", "alerts.cli")
 
 
 def init_app(app: Flask) -> None:
@@ -48,8 +48,9 @@ def init_db() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
 @click.option("--org", "org_code", help="Organisation code: the subtree this user may see.")
+@click.option("--email", help="Where alerts and digests go.")
 @with_appcontext
-def create_admin(username: str, password: str, role: str, org_code: str | None) -> None:
+def create_admin(username: str, password: str, role: str, org_code: str | None, email: str | None) -> None:
     """Create a user (an administrator unless --role says otherwise)."""
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
@@ -62,7 +63,14 @@ def create_admin(username: str, password: str, role: str, org_code: str | None) 
         raise click.BadParameter("a manager or viewer needs --org", param_hint="--org")
     if db.session.scalar(sa.select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} already exists")
-    user = User(username=username, role=role, organisation=org)
+    if email is not None:
+        from .accounts import EmailError, normalise_email
+
+        try:
+            email = normalise_email(email)
+        except EmailError as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from None
+    user = User(username=username, role=role, organisation=org, email=email)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
