@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import click
+from flask_babel import force_locale
 
 from .. import reports
 
@@ -17,9 +18,11 @@ def refresh_report_rollups(months: int = 25) -> None:
 
 
 def scope_report(root, date_from: date, date_to: date, lang: str = "vi", service_point=None):
-    """The report (as on the dashboard) of ``root``'s subtree or of one service point for a period."""
-    return reports.build_report(root, reports.Filters(date_from=date_from, date_to=date_to), lang=lang,
-                                service_point=service_point)
+    """The report (as on the dashboard) of ``root``'s subtree or of one service point for a period,
+    in ``lang`` (the worker has no request to take a language from)."""
+    with force_locale(lang):
+        return reports.build_report(root, reports.Filters(date_from=date_from, date_to=date_to), lang=lang,
+                                    service_point=service_point)
 
 
 STATUS_LABELS = reports.STATUS_LABELS
