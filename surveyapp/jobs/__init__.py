@@ -42,6 +42,9 @@ class Job:
     # Built per app: intervals come from the config, cron times are local.
     trigger: Callable[[], BaseTrigger]
     description: str
+    # Exclusive jobs run in one worker at a time (the lease). Delivery is not: every worker
+    # delivers, and each outbox item is claimed by exactly one of them (SKIP LOCKED).
+    exclusive: bool = True
 
 
 def _every(setting: str) -> Callable[[], BaseTrigger]:
@@ -99,7 +102,8 @@ JOBS: tuple[Job, ...] = (
         "Summaries of the alert e-mails held back by a cap or quiet hours"),
     Job("digests", _digests, _cron(minute=5), "Daily, weekly and monthly digests"),
     Job("report-refresh", _report_refresh, _cron(hour=1, minute=30), "Nightly report rollups"),
-    Job("outbox", _outbox, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls"),
+    Job("outbox", _outbox, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls",
+        exclusive=False),
 )
 BY_NAME = {job.name: job for job in JOBS}
 
@@ -149,7 +153,7 @@ def run_job(name: str, holder: str | None = None, *, force: bool = False) -> boo
     holder = holder or worker_id()
     now = now_utc()
     _ensure_rows()
-    if not claim(name, holder, now, force=force):
+    if job.exclusive and not claim(name, holder, now, force=force):
         return False
     error = None
     try:
@@ -160,11 +164,14 @@ def run_job(name: str, holder: str | None = None, *, force: bool = False) -> boo
         current_app.logger.exception("job %s failed", name)
     db.session.rollback()  # whatever the job left open
     finished = now_utc()
-    db.session.execute(
-        sa.update(JobState).where(JobState.name == name, JobState.holder == holder)
-        .values(holder=None, lease_until=None, last_finished_at=finished, last_error=error,
-                next_due_at=next_due(job, max(now, finished)), runs=JobState.runs + 1)
-        .execution_options(synchronize_session=False))
+    done = {"last_finished_at": finished, "last_error": error, "next_due_at": next_due(job, max(now, finished)),
+            "runs": JobState.runs + 1}
+    if job.exclusive:
+        stmt = sa.update(JobState).where(JobState.name == name, JobState.holder == holder).values(
+            holder=None, lease_until=None, **done)
+    else:
+        stmt = sa.update(JobState).where(JobState.name == name).values(last_started_at=now, **done)
+    db.session.execute(stmt.execution_options(synchronize_session=False))
     db.session.commit()
     return True
 

@@ -78,6 +78,8 @@ class HttpReceiver:
         self.calls: list[dict] = []
         self.script: list[int] = []
         self.hold: threading.Event | None = None
+        self.delay = 0.0  # server-side latency per request, so that concurrent senders overlap
+        self.in_flight = self.max_in_flight = 0
         self.arrived = threading.Event()
         self.lock = threading.Lock()
         outer = self
@@ -89,9 +91,15 @@ class HttpReceiver:
                     status = outer.script.pop(0) if outer.script else 200
                     hold, outer.hold = outer.hold, None
                     outer.calls.append({"headers": dict(self.headers), "body": body, "status": status})
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
                 outer.arrived.set()
                 if hold is not None:
                     hold.wait(60)
+                if outer.delay:
+                    time.sleep(outer.delay)
+                with outer.lock:
+                    outer.in_flight -= 1
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
