@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import dashboard, routes  # noqa: E402,F401  (register the views on bp)
+from . import alerts, dashboard, profile, routes  # noqa: E402,F401  (register the views on bp)

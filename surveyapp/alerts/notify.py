@@ -18,7 +18,7 @@ from ..clock import now_utc, to_local
 from ..extensions import db
 from ..models import Alert, AlertRule, AlertSubscription, Notification, Organisation, ServicePoint, User
 from ..outbox import enqueue_email, enqueue_webhook
-from .rules import DEFAULT_IN_KINDS, KIND_LABELS
+from .rules import KIND_LABELS, default_in
 
 
 def absolute_url(path: str) -> str:
@@ -42,7 +42,7 @@ def recipients(rule: AlertRule, org: Organisation) -> list[User]:
                                       .where(AlertSubscription.rule_id == rule.id)).all())
     out = []
     for user in users:
-        default = rule.kind in DEFAULT_IN_KINDS and user.role == "manager" and user.organisation_id in chain
+        default = default_in(rule.kind, user) and user.organisation_id in chain
         if choices.get(user.id, default):
             out.append(user)
     return out

@@ -27,6 +27,12 @@ KIND_LABELS = {
 # Managers of the organisation and of its ancestors receive these unless they opt out.
 DEFAULT_IN_KINDS = ("dissatisfied_burst", "below_target", "harassment")
 
+
+def default_in(kind: str, user) -> bool:
+    """Whether a user related to the rule's organisations (their own or an ancestor's
+    manager) receives its alerts without opting in."""
+    return kind in DEFAULT_IN_KINDS and user.role == "manager"
+
 # Terms that signal harassment or a demand for money (Decree 61/2018's "nhũng nhiễu",
 # the SIPAS item "không gây nhũng nhiễu, không đòi tiền"); officials edit the list per rule.
 DEFAULT_TERMS = (
