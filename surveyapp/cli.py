@@ -90,6 +90,9 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
         click.echo("Database already has data; demo seed skipped.")
         return
     summary = seed_module.seed_demo(seed=seed, n_responses=responses)
+    from .alerts.demo import seed_alert_demo
+
+    seed_alert_demo()
     click.echo(
         f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "
         f"{summary['responses']} responses."
