@@ -64,10 +64,13 @@ def create_admin(username: str, password: str, role: str, org_code: str | None, 
     if db.session.scalar(sa.select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} already exists")
     if email is not None:
+        from flask_babel import force_locale
+
         from .accounts import EmailError, normalise_email
 
         try:
-            email = normalise_email(email)
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                email = normalise_email(email)
         except EmailError as exc:
             raise click.BadParameter(str(exc), param_hint="--email") from None
     user = User(username=username, role=role, organisation=org, email=email)

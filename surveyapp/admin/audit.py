@@ -5,7 +5,7 @@ same transaction as the change, so that the log and the data never disagree.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "secret"}
 
 
 def _plain(value):
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
 from ..extensions import db
 from ..models import AlertRule, Organisation, OutboxItem, User, Webhook
@@ -29,7 +31,8 @@ def add_webhook_command(org_code: str, url: str, secret: str, description: str |
     if org is None:
         raise click.BadParameter(f"no organisation with code {org_code!r}", param_hint="--org")
     try:
-        hook = add_webhook(org, url, secret, description)
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # no request to take it from
+            hook = add_webhook(org, url, secret, description)
     except WebhookError as exc:
         raise click.BadParameter(str(exc)) from None
     db.session.commit()
