@@ -152,3 +152,45 @@ def test_forms_carry_a_csrf_token_and_refuse_a_post_without_one(make_app, provin
         assert refused.status_code in (400, 422)
         db.session.expire_all()
         assert db.session.get(User, province.manager.id).email == "xamot@example.gov.vn"
+
+
+def test_rules_are_added_and_edited_in_the_workspace_and_the_terms_list_is_editable(app, province):
+    from alert_helpers import comment
+
+    client = signed_in(app, province.manager)
+    res = client.post("/admin/alert-rules/new", data={"organisation_id": province.commune.id, "kind": "harassment"})
+    assert res.status_code == 302
+    rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.kind == "harassment"))
+    form = client.get(f"/admin/alert-rules/{rule.id}/edit").get_data(as_text=True)
+    assert "nhũng nhiễu" in form
+    res = client.post(f"/admin/alert-rules/{rule.id}/edit", data={
+        "active": "y", "terms": "tiền trà bánh\nnhũng nhiễu\n\n", "cap_count": "2", "cap_window_minutes": "30"})
+    assert res.status_code == 302, res.get_data(as_text=True)[:2000]
+    db.session.refresh(rule)
+    assert rule.params == {"terms": ["tiền trà bánh", "nhũng nhiễu"]} and rule.cap_count == 2
+    comment(province.full_survey, province.point, "Phai dua tien tra banh", minutes_ago(1), overall=4)
+    assert alerts.evaluate_frequent() == 1
+
+    empty = client.post(f"/admin/alert-rules/{rule.id}/edit", data={"terms": "", "cap_count": "0",
+                                                                   "cap_window_minutes": "30"})
+    assert empty.status_code == 422
+    outsider = signed_in(app, province.outsider)
+    assert outsider.get(f"/admin/alert-rules/{rule.id}/edit").status_code == 404
+    assert signed_in(app, province.viewer).get(f"/admin/alert-rules/{rule.id}/edit").status_code == 403
+
+
+def test_a_silent_kiosk_rule_takes_opening_hours_and_working_days(app, province):
+    client = signed_in(app, province.manager)
+    client.post("/admin/alert-rules/new", data={"organisation_id": province.commune.id, "kind": "silent_kiosk"})
+    rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.kind == "silent_kiosk"))
+    assert "Thứ Bảy" in client.get(f"/admin/alert-rules/{rule.id}/edit").get_data(as_text=True)
+    bad = client.post(f"/admin/alert-rules/{rule.id}/edit", data={
+        "hours": "3", "opens": "17:00", "closes": "07:30", "weekdays": ["0"], "cap_count": "1",
+        "cap_window_minutes": "60"})
+    assert bad.status_code == 422 and "sau giờ mở cửa" in bad.get_data(as_text=True)
+    ok = client.post(f"/admin/alert-rules/{rule.id}/edit", data={
+        "active": "y", "hours": "3", "opens": "07:00", "closes": "11:30", "weekdays": ["0", "5"], "cap_count": "1",
+        "cap_window_minutes": "60"})
+    assert ok.status_code == 302
+    db.session.refresh(rule)
+    assert rule.params == {"hours": 3, "opens": "07:00", "closes": "11:30", "weekdays": [0, 5]}
