@@ -188,31 +188,40 @@ def states() -> list[JobState]:
 
 
 def run_worker(app, *, install_signals: bool = True) -> None:
-    """The long-lived worker: catch up on what is due, then try each job on its trigger."""
+    """The long-lived worker: catch up on what is due, then try each job on its trigger.
+    SIGTERM stops it; a job cut short is safe (its lease runs out, its messages stay queued)."""
     import signal
 
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     holder = worker_id()
     with app.app_context():
-        run_due(holder)
         triggers = {job.name: job.trigger() for job in JOBS}
         tz = zone()
+    # One thread per job at most (max_instances=1): a long report refresh never delays delivery.
+    scheduler = BlockingScheduler(timezone=tz, executors={"default": {"type": "threadpool",
+                                                                     "max_workers": len(JOBS)}},
+                                  job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+
+    def stop(*_):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        else:
+            raise SystemExit(0)  # still catching up: stop there
+
+    if install_signals:
+        signal.signal(signal.SIGTERM, stop)
 
     def attempt(name: str) -> None:
         with app.app_context():
             run_job(name, holder)
 
-    # One thread per job at most (max_instances=1): a long report refresh never delays delivery.
-    scheduler = BlockingScheduler(timezone=tz, executors={"default": {"type": "threadpool",
-                                                                     "max_workers": len(JOBS)}},
-                                  job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
-    for job in JOBS:
-        scheduler.add_job(attempt, triggers[job.name], args=[job.name], id=job.name, name=job.description)
-    if install_signals:
-        signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    app.logger.info("worker %s started with %d jobs", holder, len(JOBS))
     try:
+        with app.app_context():
+            run_due(holder)
+        for job in JOBS:
+            scheduler.add_job(attempt, triggers[job.name], args=[job.name], id=job.name, name=job.description)
+        app.logger.info("worker %s started with %d jobs", holder, len(JOBS))
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
