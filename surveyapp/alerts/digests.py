@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..clock import day_bounds_utc, now_utc, to_local
 from ..extensions import db
@@ -47,7 +48,7 @@ def scope_of(user: User) -> Organisation | None:
 class DigestSection:
     """A part of the digest contributed by another area (cases)."""
 
-    title: str
+    title: str  # or a lazy string, rendered in the digest's language
     lines: list[str] = field(default_factory=list)
 
 
@@ -56,7 +57,7 @@ def digest_cases_section(user: User, start: date, end: date) -> DigestSection:
 
     Hook for the cases area: empty until cases exist in this codebase (the cases engineer
     fills ``lines``); an empty section is left out of the digest."""
-    return DigestSection(title=_("Phản ánh, kiến nghị"), lines=[])
+    return DigestSection(title=_l("Phản ánh, kiến nghị"), lines=[])
 
 
 def _pct(v: float | None) -> str:
