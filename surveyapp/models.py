@@ -447,6 +447,7 @@ class User(db.Model):
         sa.CheckConstraint(_in("role", ROLES), name="role"),
         sa.CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="scoped"),
     )
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -459,12 +460,15 @@ class User(db.Model):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Notification preferences (surveyapp/alerts): where alerts and digests go and when.
-    email: Mapped[str | None] = mapped_column(sa.String(255))
-    language: Mapped[str] = mapped_column(sa.String(2), default="vi", server_default="vi")
-    digest_frequency: Mapped[str] = mapped_column(sa.String(8), default="none", server_default="none")
-    quiet_start: Mapped[time | None]  # local time; no e-mail from quiet_start to quiet_end
-    quiet_end: Mapped[time | None]
+    # Notification preferences (surveyapp/alerts): where alerts and digests go and when. Server
+    # defaults only, not fetched back on insert: a user written by code that does not set them
+    # (the seed, at an older schema in the migration tests) never names them.
+    email: Mapped[str | None] = mapped_column(sa.String(255), server_default=sa.null())
+    language: Mapped[str] = mapped_column(sa.String(2), server_default="vi")
+    digest_frequency: Mapped[str] = mapped_column(sa.String(8), server_default="none")
+    # Local times; no e-mail from quiet_start to quiet_end.
+    quiet_start: Mapped[time | None] = mapped_column(server_default=sa.null())
+    quiet_end: Mapped[time | None] = mapped_column(server_default=sa.null())
 
     organisation: Mapped[Organisation | None] = relationship()
 

@@ -154,11 +154,11 @@ def upgrade():
         batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at'], unique=False)
 
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('email', sa.String(length=255), server_default=sa.null(), nullable=True))
         batch_op.add_column(sa.Column('language', sa.String(length=2), server_default='vi', nullable=False))
         batch_op.add_column(sa.Column('digest_frequency', sa.String(length=8), server_default='none', nullable=False))
-        batch_op.add_column(sa.Column('quiet_start', sa.Time(), nullable=True))
-        batch_op.add_column(sa.Column('quiet_end', sa.Time(), nullable=True))
+        batch_op.add_column(sa.Column('quiet_start', sa.Time(), server_default=sa.null(), nullable=True))
+        batch_op.add_column(sa.Column('quiet_end', sa.Time(), server_default=sa.null(), nullable=True))
 
 
 
