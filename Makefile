@@ -49,8 +49,10 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
-# QR codes and printed links point at this server unless PUBLIC_BASE_URL says otherwise.
+# QR codes and printed links point at this server unless PUBLIC_BASE_URL says otherwise. E-mails
+# go to instance/mail/ (shown in the workspace) unless SURVEYAPP_MAIL_BACKEND says otherwise.
 demo: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+demo: export SURVEYAPP_MAIL_BACKEND ?= folder
 demo: install
 	$(FLASK) init-db
 	$(FLASK) seed-demo --if-empty
@@ -58,7 +60,10 @@ demo: install
 	@echo "  surveyapp is running at http://$(HOST):$(PORT)/"
 	@echo "  Officials sign in at    http://$(HOST):$(PORT)/admin/   as  admin / demo12345"
 	@echo "  A citizen survey:       $$($(FLASK) service-points --format url 2>/dev/null | head -n 1)"
+	@echo "  Alerts and e-mails:     http://$(HOST):$(PORT)/admin/alerts  and  /admin/deliveries (files in instance/mail/)"
 	@echo ""
+	@# The worker runs beside the web server and stops with it.
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev system-deps node-deps

@@ -13,6 +13,8 @@ from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
 from .cases import cli as cases_cli
+from .jobs import cli as jobs_cli
+from .alerts import cli as alerts_cli
 from .citizen import cli as citizen_cli
 from .extensions import db
 from .i18n import compile_catalogue
@@ -21,7 +23,7 @@ from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
 AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
-                 cases_cli.commands)
+                 cases_cli.commands, jobs_cli.commands, alerts_cli.commands)
 
 
 def init_app(app: Flask) -> None:
@@ -49,8 +51,9 @@ def init_db() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
 @click.option("--org", "org_code", help="Organisation code: the subtree this user may see.")
+@click.option("--email", help="Where alerts and digests go.")
 @with_appcontext
-def create_admin(username: str, password: str, role: str, org_code: str | None) -> None:
+def create_admin(username: str, password: str, role: str, org_code: str | None, email: str | None) -> None:
     """Create a user (an administrator unless --role says otherwise)."""
     if len(password) < 8:
         raise click.BadParameter("at least 8 characters", param_hint="--password")
@@ -63,7 +66,17 @@ def create_admin(username: str, password: str, role: str, org_code: str | None) 
         raise click.BadParameter("a manager or viewer needs --org", param_hint="--org")
     if db.session.scalar(sa.select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} already exists")
-    user = User(username=username, role=role, organisation=org)
+    if email is not None:
+        from flask_babel import force_locale
+
+        from .accounts import EmailError, normalise_email
+
+        try:
+            with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+                email = normalise_email(email)
+        except EmailError as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from None
+    user = User(username=username, role=role, organisation=org, email=email)
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
@@ -81,6 +94,9 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
         click.echo("Database already has data; demo seed skipped.")
         return
     summary = seed_module.seed_demo(seed=seed, n_responses=responses)
+    from .alerts.demo import seed_alert_demo
+
+    seed_alert_demo()
     click.echo(
         f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "
         f"{summary['responses']} responses."

@@ -84,6 +84,36 @@ class Defaults:
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # E-mail (surveyapp/outbox.py). MAIL_BACKEND "smtp" sends over SMTP; "folder" writes each
+    # message as an .eml file into MAIL_FOLDER (None: instance/mail), for the demo.
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS on a plain connection
+    MAIL_USE_SSL = False  # TLS from the start (port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "surveyapp <khaosat@localhost>"
+    MAIL_TIMEOUT = 30
+    MAIL_FOLDER: str | None = None
+
+    # The outbox: retries double from the base up to the maximum; after the last attempt an
+    # item is "failed" until an official sends it again. A worker holds an item for the lease.
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_RETRY_BASE_SECONDS = 30
+    OUTBOX_RETRY_MAX_SECONDS = 6 * 3600
+    OUTBOX_LEASE_SECONDS = 300
+    WEBHOOK_TIMEOUT = 15
+
+    # The worker (surveyapp/jobs): how often the frequent jobs run, and how long a job run may
+    # hold its lease before another worker may take it over (a worker that died).
+    JOBS_OUTBOX_SECONDS = 30
+    JOBS_ALERTS_SECONDS = 60
+    JOBS_HELD_SECONDS = 300
+    JOBS_LEASE_SECONDS = 1800
+    # Alert rules look this far back the first time they run (a new install is not flooded).
+    ALERTS_FIRST_LOOKBACK_HOURS = 24
+
     # Citizen submissions (limits syntax): stored responses per browser (address, user agent
     # and session), per address (phones behind one Wi-Fi share it) and per service point.
     SUBMIT_RATE_LIMIT_CLIENT = "10 per hour"

@@ -7,7 +7,7 @@ duplicate response or an answer out of range.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -447,6 +447,7 @@ class User(db.Model):
         sa.CheckConstraint(_in("role", ROLES), name="role"),
         sa.CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="scoped"),
     )
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -462,6 +463,16 @@ class User(db.Model):
     # Part of every session and remember-me cookie of this account (``get_id``): a new value
     # ends them all. Renewed on sign-out, password change and deactivation (events below).
     session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
+
+    # Notification preferences (surveyapp/alerts): where alerts and digests go and when. Server
+    # defaults only, not fetched back on insert: a user written by code that does not set them
+    # (the seed, at an older schema in the migration tests) never names them.
+    email: Mapped[str | None] = mapped_column(sa.String(255), server_default=sa.null())
+    language: Mapped[str] = mapped_column(sa.String(2), server_default="vi")
+    digest_frequency: Mapped[str] = mapped_column(sa.String(8), server_default="none")
+    # Local times; no e-mail from quiet_start to quiet_end.
+    quiet_start: Mapped[time | None] = mapped_column(server_default=sa.null())
+    quiet_end: Mapped[time | None] = mapped_column(server_default=sa.null())
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -681,6 +692,52 @@ class CaseDeadline(db.Model):
                                                  primary_key=True)
     working_days: Mapped[int]
 
+# ---------------------------------------------------------------------------------------------
+# The worker, the outbox and alerts (surveyapp/jobs, surveyapp/outbox.py, surveyapp/alerts)
+
+OUTBOX_CHANNELS = ("email", "webhook")
+# pending: waiting for its next attempt (a retry has attempts > 0 and a last_error); sending:
+# claimed by a worker until lease_until; delivered; failed: gave up after the last attempt.
+OUTBOX_STATUSES = ("pending", "sending", "delivered", "failed")
+ALERT_KINDS = ("dissatisfied_burst", "below_target", "harassment", "silent_kiosk")
+ALERT_STATES = ("open", "acknowledged", "closed")
+DIGEST_FREQUENCIES = ("none", "day", "week", "month")
+# What a notification's e-mail became: sent (queued in the outbox), held (by the cap or quiet
+# hours, waiting for the held-back summary), summarised (sent in that summary), none (no e-mail).
+NOTIFICATION_EMAIL = ("none", "sent", "held", "summarised")
+
+
+class JobState(db.Model):
+    """One row per background job: the lease that lets one worker at a time run it, when it is
+    next due, and a cursor for jobs that scan what was stored since their last run."""
+
+    __tablename__ = "job_state"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None]
+    next_due_at: Mapped[datetime | None]
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    cursor_at: Mapped[datetime | None]
+    runs: Mapped[int] = mapped_column(default=0)
+
+
+class Webhook(db.Model):
+    """Where an organisation's events are POSTed, signed with its secret (HMAC needs the secret
+    itself, so it is stored as given)."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    secret: Mapped[str] = mapped_column(sa.String(255))
+    description: Mapped[str | None] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
     organisation: Mapped[Organisation] = relationship()
 
 
@@ -695,6 +752,132 @@ class CalendarDay(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(8))
     note: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxItem(db.Model):
+    """A message to deliver: written in the transaction that decided to send it, delivered by
+    the worker (surveyapp/outbox.py). ``event_id`` is unique: enqueueing twice is a no-op and a
+    webhook receiver dedupes retries by it."""
+
+    __tablename__ = "outbox_item"
+    __table_args__ = (
+        sa.CheckConstraint(_in("channel", OUTBOX_CHANNELS), name="channel"),
+        sa.CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        sa.CheckConstraint("attempts >= 0", name="attempts"),
+        sa.CheckConstraint("channel = 'email' OR webhook_id IS NOT NULL", name="webhook_has_hook"),
+        sa.Index("ix_outbox_item_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    recipient: Mapped[str] = mapped_column(sa.String(2000))
+    subject: Mapped[str | None] = mapped_column(sa.String(255))
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    event_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(255))
+    webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None]
+
+    webhook: Mapped[Webhook | None] = relationship()
+
+
+class AlertRule(db.Model):
+    """An alert rule of an organisation; it applies to the organisation's subtree, and the
+    nearest rule of a kind overrides those of the ancestors. ``params`` holds the kind's
+    settings (see surveyapp/alerts/rules.py); the cap limits e-mails per recipient."""
+
+    __tablename__ = "alert_rule"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
+        sa.CheckConstraint("cap_count >= 1 AND cap_window_minutes >= 1", name="cap"),
+        sa.UniqueConstraint("organisation_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    active: Mapped[bool] = mapped_column(default=True)
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    cap_count: Mapped[int] = mapped_column(default=3)
+    cap_window_minutes: Mapped[int] = mapped_column(default=60)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class Alert(db.Model):
+    """Something a rule found: open, then acknowledged, then closed. ``subject`` names what it
+    is about (a service point, a kiosk) so that a rule does not raise it again while it is
+    still being handled; ``details`` holds no personal data (comments masked)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
+        sa.CheckConstraint(_in("state", ALERT_STATES), name="state"),
+        sa.Index("ix_alert_rule_subject", "rule_id", "subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_rule.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    subject: Mapped[str] = mapped_column(sa.String(128))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    state: Mapped[str] = mapped_column(sa.String(12), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    rule: Mapped[AlertRule] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
+
+
+class AlertSubscription(db.Model):
+    """A user's choice for one rule: in (``subscribed``) or out of its default."""
+
+    __tablename__ = "alert_subscription"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_rule.id", ondelete="CASCADE"), primary_key=True)
+    subscribed: Mapped[bool]
+
+
+class Notification(db.Model):
+    """An alert in one user's notification list, and what became of its e-mail."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "alert_id"),
+        sa.CheckConstraint(_in("email_status", NOTIFICATION_EMAIL), name="email_status"),
+        sa.Index("ix_notification_user_read", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alert.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_rule.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+    email_status: Mapped[str] = mapped_column(sa.String(12), default="none")
+    held_reason: Mapped[str | None] = mapped_column(sa.String(8))  # cap / quiet
+
+    alert: Mapped[Alert] = relationship()
+    user: Mapped[User] = relationship()
 
 
 def subtree_filter(column, org: Organisation):

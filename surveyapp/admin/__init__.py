@@ -7,12 +7,14 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import (  # noqa: E402,F401  (register the views on bp)
+    alerts,
     audit_log,
     cases,
     dashboard,
     kiosks,
     navigation,
     organisations,
+    profile,
     questionnaires,
     service_points,
     surveys,

@@ -5,7 +5,7 @@ same transaction as the change, so that the log and the data never disagree.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -15,11 +15,11 @@ from ..extensions import db
 from ..models import AuditEvent
 
 # Never copied into the log.
-SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "session_token"}
+SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "session_token", "secret"}
 
 
 def _plain(value):
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)

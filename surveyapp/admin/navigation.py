@@ -23,6 +23,8 @@ NAV = (
     ("admin.surveys", N_("Đợt khảo sát"), READ_ROLES),
     ("admin.comments", N_("Góp ý"), READ_ROLES),
     ("admin.cases", N_("Phản ánh"), READ_ROLES),
+    ("admin.alerts", N_("Cảnh báo"), READ_ROLES),
+    ("admin.deliveries", N_("Thư và webhook đã gửi"), READ_ROLES),
     ("admin.kiosks", N_("Máy đánh giá"), READ_ROLES),
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),

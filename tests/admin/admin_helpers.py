@@ -8,6 +8,8 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.models import (
+    Alert,
+    AlertRule,
     Answer,
     AuditEvent,
     Case,
@@ -18,8 +20,10 @@ from surveyapp.models import (
     Response,
     ServicePoint,
     Survey,
+    OutboxItem,
     Target,
     User,
+    Webhook,
 )
 
 PASSWORD = "mat-khau-123"
@@ -51,6 +55,10 @@ class Side:
     response: Response | None = None
     comment: Answer | None = None
     case: Case | None = None
+    alert_rule: AlertRule | None = None
+    alert: Alert | None = None
+    webhook: Webhook | None = None
+    outbox_item: OutboxItem | None = None
 
 
 @dataclass
@@ -91,6 +99,16 @@ def make_side(province: Organisation, code: str, name: str, standard) -> Side:
     side = Side(org=org, child=child, sp=sp, survey=survey, questionnaire=q, device=device, target=target,
                 manager=make_user(f"ql-{code.lower()}", "manager", org), viewer=make_user(f"xem-{code.lower()}", "viewer", org),
                 admin=make_user(f"qt-{code.lower()}", "admin", org))
+    # An alert rule, an alert at the service point, a webhook and one delivery to it.
+    side.alert_rule = AlertRule(organisation_id=org.id, kind="harassment", params={"terms": ["phong bì"]})
+    side.alert = Alert(rule=side.alert_rule, kind="harassment", organisation_id=org.id, service_point=sp,
+                       subject=f"answer:{code}", dedupe_key=f"test:{code}",
+                       details={"terms": ["phong bì"], "comment": f"Phong bì ở {name}"})
+    side.webhook = Webhook(organisation_id=org.id, url=f"https://hook.example/{code}", secret="s" * 20)
+    side.outbox_item = OutboxItem(channel="webhook", kind="alert.opened", recipient=side.webhook.url,
+                                  subject="alert.opened", payload={"place": name}, event_id=f"ev-{code}",
+                                  dedupe_key=f"test:{code}", webhook=side.webhook, organisation_id=org.id)
+    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item])
     return side
 
 

@@ -15,6 +15,10 @@ from surveyapp.models import Questionnaire, Target
 
 # URL argument name -> how to find the object of a side.
 ARGUMENTS = {
+    "alert_id": lambda s: s.alert.id,
+    "rule_id": lambda s: s.alert_rule.id,
+    "webhook_id": lambda s: s.webhook.id,
+    "item_id": lambda s: s.outbox_item.id,
     "org_id": lambda s: s.org.id,
     "organisation_id": lambda s: s.org.id,
     "sp_id": lambda s: s.sp.id,
@@ -215,11 +219,15 @@ def test_manager_sees_its_own_side(app, world, as_user):
     assert ok > 25
 
 
+# Each user's own preferences and notification list: every role changes its own.
+SELF_SERVICE = {"admin.profile", "admin.notifications_read"}
+
+
 def test_viewer_changes_nothing(app, world, as_user):
     client = as_user(world.a.viewer)
     events = audit_count()
     for rule in admin_rules(app):
-        if not set(rule.methods) & {"POST", "PUT", "PATCH", "DELETE"}:
+        if not set(rule.methods) & {"POST", "PUT", "PATCH", "DELETE"} or rule.endpoint in SELF_SERVICE:
             continue
         url = build(app, rule, world.a)
         for method in set(methods(rule)) - {"GET"}:

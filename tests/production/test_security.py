@@ -91,6 +91,8 @@ def test_no_inline_script_style_or_handlers_in_templates():
     """The CSP forbids them, so any that crept in would silently break a page: catch them here."""
     offenders = []
     for path in TEMPLATES.rglob("*.html"):
+        if path.relative_to(TEMPLATES).parts[0] == "email":
+            continue  # e-mail bodies are never served under the CSP, and mail clients need inline styles
         text = path.read_text(encoding="utf-8")
         for m in re.finditer(r"<script\b([^>]*)>", text, re.I):
             # A JSON data block is never executed; any other script must come from a file.
