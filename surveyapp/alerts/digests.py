@@ -18,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..clock import day_bounds_utc, now_utc, to_local
 from ..extensions import db
-from ..models import Alert, Organisation, User, subtree_filter
+from ..cases.service import overdue_cases
+from ..models import CASE_DONE_STATES, Alert, Case, Organisation, ServicePoint, User, subtree_filter
 from ..outbox import OutboxItem, enqueue_email, event_id_for
 from .notify import absolute_url, in_quiet_hours
 
@@ -53,11 +54,29 @@ class DigestSection:
 
 
 def digest_cases_section(user: User, start: date, end: date) -> DigestSection:
-    """New and overdue cases of the user's scope in the period.
-
-    Hook for the cases area: empty until cases exist in this codebase (the cases engineer
-    fills ``lines``); an empty section is left out of the digest."""
-    return DigestSection(title=_l("Phản ánh, kiến nghị"), lines=[])
+    """New and overdue cases of the user's scope: how many were opened in the period, how many
+    of those are resolved, and each case overdue now (its service point and how late)."""
+    root = scope_of(user)
+    lo, hi = day_bounds_utc(start, end)
+    stmt = sa.select(Case.state, sa.func.count()).join(ServicePoint, ServicePoint.id == Case.service_point_id) \
+        .where(Case.opened_at >= lo, Case.opened_at < hi)
+    if root is not None:
+        stmt = stmt.join(Organisation, Organisation.id == ServicePoint.organisation_id).where(
+            subtree_filter(Organisation.id, root))
+    counts = dict(db.session.execute(stmt.group_by(Case.state)).all())
+    opened = sum(counts.values())
+    done = sum(counts.get(s, 0) for s in CASE_DONE_STATES)
+    lines = []
+    if opened:
+        lines.append(_("%(n)s phản ánh mới, %(done)s đã xử lý.", n=opened, done=done))
+    now = now_utc()
+    late = [c for c in overdue_cases(now) if root is None or c.service_point.organisation.is_within(root)]
+    for case in late[:10]:
+        lines.append(_("Quá hạn: phản ánh #%(id)s tại %(place)s, hạn %(due)s.", id=case.id,
+                       place=case.service_point.name, due=to_local(case.due_at).strftime("%d/%m/%Y")))
+    if len(late) > 10:
+        lines.append(_("… và %(n)s phản ánh quá hạn khác.", n=len(late) - 10))
+    return DigestSection(title=_l("Phản ánh, kiến nghị"), lines=lines)
 
 
 def _pct(v: float | None) -> str:

@@ -16,10 +16,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..clock import day_bounds_utc, day_start_utc, now_utc
+from .. import outbox
+from ..clock import day_bounds_utc, day_start_utc, now_utc, to_local, today
 from ..models import (
     CASE_DONE_STATES,
     CASE_OPEN_STATES,
@@ -514,3 +516,38 @@ def inert(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+# Responses that commit out of id order (concurrent transactions) still fall inside this window
+# of the next scan; opening stays idempotent whatever the overlap.
+SCAN_OVERLAP = 1000
+
+
+def open_cases_since_last_case() -> int:
+    """The worker's every-minute scan: responses from a little before the newest one that has a
+    case (a cheap primary-key range), so a large table is never read whole once cases exist."""
+    last = db.session.scalar(sa.select(sa.func.max(Case.response_id)))
+    return open_cases_for_new_responses(since_id=None if last is None else max(last - SCAN_OVERLAP, 0))
+
+
+def remind_overdue(now: datetime | None = None) -> int:
+    """One e-mail a day to each assignee with an address, listing their overdue cases (no
+    citizen's contact, comments masked); returns how many e-mails were queued."""
+    now = now or now_utc()
+    by_user: dict[int, list[Case]] = {}
+    for case in overdue_cases(now):
+        if case.assignee is not None and case.assignee.active and case.assignee.email:
+            by_user.setdefault(case.assignee_id, []).append(case)
+    queued = 0
+    for cases in by_user.values():
+        user = cases[0].assignee
+        with force_locale(user.language or "vi"):
+            subject = _("%(n)s phản ánh quá hạn cần xử lý", n=len(cases))
+            lines = [_("Phản ánh #%(id)s tại %(place)s, hạn %(due)s.", id=c.id, place=c.service_point.name,
+                       due=to_local(c.due_at).strftime("%d/%m/%Y")) for c in cases]
+            text = subject + ":\n\n" + "\n".join("- " + line for line in lines) + "\n"
+        if outbox.enqueue_email(user.email, subject, text, None, kind="case_overdue", user_id=user.id,
+                                dedupe_key=f"case-overdue-{user.id}-{today().isoformat()}"):
+            queued += 1
+    db.session.commit()
+    return queued

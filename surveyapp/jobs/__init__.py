@@ -85,6 +85,18 @@ def _report_refresh():
     return refresh_report_rollups()
 
 
+def _cases():
+    from ..cases.service import open_cases_since_last_case
+
+    return open_cases_since_last_case()
+
+
+def _overdue_cases():
+    from ..cases.service import remind_overdue
+
+    return remind_overdue()
+
+
 def _outbox():
     from ..outbox import deliver_due
 
@@ -96,6 +108,10 @@ def _outbox():
 JOBS: tuple[Job, ...] = (
     Job("alerts", _evaluate_alerts, _every("JOBS_ALERTS_SECONDS"),
         "Alert rules on what was stored since the last run (dissatisfied answers, comments, silent kiosks)"),
+    Job("cases", _cases, _every("JOBS_ALERTS_SECONDS"),
+        "Cases opened for stored responses that call for one (a dissatisfied rating with a comment, or a contact)"),
+    Job("cases-overdue", _overdue_cases, _cron(hour=7, minute=45),
+        "E-mails to the assignees of overdue cases"),
     Job("alerts-targets", _evaluate_targets, _cron(hour=6, minute=30),
         "Alert rule: service points below their target"),
     Job("held-notifications", _held_back, _every("JOBS_HELD_SECONDS"),
