@@ -129,6 +129,10 @@ class Estimate:
     n: int
     n_eff: float | None = None
     dissatisfied: int = 0
+    # The bounds the verdict is judged on: the one-sided exact test at 5% that the sample-size
+    # planner inverts (analysis.verdict_bounds), not the 95% interval shown.
+    verdict_low: float | None = None
+    verdict_high: float | None = None
 
     @property
     def defined(self) -> bool:
@@ -204,7 +208,8 @@ def estimate_by(c: Cells, lay: Layout, key: np.ndarray, volumes: dict | None,
         aspects = None if pooled else lay.aspect_of
         est = analysis.composite_from_moments(n, sums, cross, aspects=aspects, weights=weights, org=g_key, level=LEVEL)
         out = {keys[i]: Estimate(_f(est.estimate[i]), _f(est.low[i]), _f(est.high[i]), int(est.n[i]),
-                                 _f(est.n_eff[i]), int(dissatisfied[i])) for i in range(keys.size)}
+                                 _f(est.n_eff[i]), int(dissatisfied[i]),
+                                 _f(est.verdict_low[i]), _f(est.verdict_high[i])) for i in range(keys.size)}
         if lay.indicator == "quick":
             # One tap per respondent: where no volume weighting is involved (one point, or no
             # volumes) the index is a plain proportion, with the plain Wilson interval.
@@ -215,6 +220,7 @@ def estimate_by(c: Cells, lay: Layout, key: np.ndarray, volumes: dict | None,
             for i in np.flatnonzero(plain & (m > 0)):
                 e = out[keys[i]]
                 e.estimate, e.low, e.high = float(k[i] / m[i]), float(low[i]), float(high[i])
+                e.verdict_low, e.verdict_high = analysis.verdict_bounds(int(round(k[i])), int(round(m[i])))
         return out
     labels = lay.aspect_of if kind == "aspects" else lay.codes
     est = analysis.aspect_indices_from_moments(n, sums, cross, aspects=labels, weights=weights, org=g_key, level=LEVEL)

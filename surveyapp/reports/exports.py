@@ -127,8 +127,9 @@ def method_paragraph(report: Report) -> str:
         "Các đơn vị được gộp theo số lượt phục vụ (hồ sơ, người bệnh, học sinh) khi có số liệu đó. "
         "Khoảng tin cậy 95%% tính theo phương pháp Wilson trên cỡ mẫu hiệu dụng, coi mỗi người trả lời là một cụm "
         "(tuyến tính hóa), nên phản ánh việc các câu trả lời của cùng một người có tương quan. "
-        "Đánh giá “Đạt” khi cận dưới đạt chỉ tiêu, “Không đạt” khi cận trên dưới chỉ tiêu, còn lại là "
-        "“Chưa đủ căn cứ”. Phiếu bị gắn cờ nghi ngờ %(flagged)s.",
+        "Đánh giá “Đạt” khi kiểm định chính xác một phía ở mức ý nghĩa 5%% cho thấy chỉ số cao hơn chỉ tiêu "
+        "(cận dưới một phía 95%% đạt chỉ tiêu), “Không đạt” khi cho thấy chỉ số thấp hơn chỉ tiêu, còn lại là "
+        "“Chưa đủ căn cứ”; đây cũng là kiểm định dùng để tính cỡ mẫu cần thiết. Phiếu bị gắn cờ nghi ngờ %(flagged)s.",
         scope=report.scope_label, start=f.date_from.strftime("%d/%m/%Y"), end=f.date_to.strftime("%d/%m/%Y"),
         flagged=_("được tính") if f.include_flagged else _("không được tính"),
     )

@@ -7,6 +7,8 @@ that apply is the one a unit is judged by, whatever was stored.
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from datetime import date
 
@@ -101,6 +103,8 @@ class Verdict:
     admin_met: bool | None
     barred: bool  # Khánh Hòa: <= 80% cannot be ranked good
     note: str = ""
+    # Inconclusive: about how many more responses would settle it if the index holds.
+    more_needed: int | None = None
 
     @property
     def label(self) -> str:
@@ -113,7 +117,24 @@ def judge(e: Estimate, target: TargetRef | None) -> Verdict:
     barred = bool(KHANH_HOA.barred_reasons(e.estimate))
     if target is None:
         return Verdict("no_target", None, barred)
-    j = analysis.judge(e.estimate, e.low, e.high, target.value, strict=target.strict, n_dissatisfied=e.dissatisfied)
+    low = e.low if e.verdict_low is None else e.verdict_low
+    high = e.high if e.verdict_high is None else e.verdict_high
+    j = analysis.judge(e.estimate, low, high, target.value, strict=target.strict, n_dissatisfied=e.dissatisfied,
+                       n=e.n)
     note = _("Không khoảng tin cậy nào xác nhận được chỉ tiêu 100%%; số người chưa hài lòng: %(d)s.",
              d=e.dissatisfied) if j.certainty_target else ""
-    return Verdict(j.status, j.admin_met, barred, note)
+    return Verdict(j.status, j.admin_met, barred, note, more_needed(e, target) if j.status == "inconclusive" else None)
+
+
+def more_needed(e: Estimate, target: TargetRef) -> int | None:
+    """How many more responses would settle an inconclusive verdict if the index holds: the
+    planner's count on the effective sample size, scaled back by the design effect (the
+    respondents an index of correlated answers needs are more than its effective n)."""
+    n_eff = e.n_eff if e.n_eff else e.n
+    if not n_eff or e.estimate is None:
+        return None
+    k_eff = int(round(e.estimate * n_eff))
+    extra = analysis.responses_to_settle(k_eff, int(round(n_eff)), target.value, target.strict)
+    if extra is None:
+        return None
+    return int(math.ceil(extra * e.n / n_eff))
