@@ -77,6 +77,7 @@ def publish(org: Organisation, by: User | None, min_responses: int | None = None
     elif min_responses is not None:
         pub.min_responses = min_responses
     audit.record("publication.publish", pub, before, object_type="Publication", object_id=org.id)
+    page_cache().clear()  # this process at once; the others within PUBLIC_CACHE_SECONDS
     return pub
 
 
@@ -91,6 +92,7 @@ def unpublish(org: Organisation) -> bool:
     audit.record("publication.unpublish", None, audit.snapshot(pub), {}, object_type="Publication",
                  object_id=org.id)
     db.session.delete(pub)
+    page_cache().clear()
     return True
 
 
