@@ -131,11 +131,22 @@ class Figure:
     change_low: float | None = None
     change_high: float | None = None
     code: str | None = None  # an organisation unit's code: its own public page
+    protected: bool = False  # hidden although it has enough responses (see _protect)
+    n_hidden: int = 0  # the responses of a hidden figure, never shown
+
+    def hide(self, protected: bool = False) -> None:
+        n = self.n or 0
+        for name in ("n", "estimate", "low", "high", "status", "verdict", "target", "change", "change_low",
+                     "change_high"):
+            setattr(self, name, None)
+        self.shown, self.protected, self.n_hidden = False, protected, n
 
     def to_dict(self) -> dict:
-        out = {"label": self.label, "enough_responses": self.shown}
+        out = {"label": self.label, "enough_responses": self.shown or self.protected}
         if self.code:
             out["code"] = self.code
+        if self.protected:
+            out["protected"] = True
         if self.shown:
             r = lambda v: None if v is None else round(v, 4)  # noqa: E731
             out.update(responses=self.n, index=r(self.estimate), low=r(self.low), high=r(self.high),
@@ -190,7 +201,7 @@ CSV_HEADER = ["indicator_title", "indicator", "level", "code", "unit", "enough_r
 
 def _figure(label: str, row_estimate, verdict, target, change, previous, minimum: int, code: str | None = None) -> Figure:
     if not row_estimate.defined or row_estimate.n < minimum:
-        return Figure(label, False, code=code)
+        return Figure(label, False, code=code, n_hidden=row_estimate.n)
     fig = Figure(label, True, n=row_estimate.n, estimate=row_estimate.estimate, low=row_estimate.low,
                  high=row_estimate.high, status=verdict.status, verdict=verdict.label,
                  target=target.label if target else None, code=code)
@@ -198,6 +209,20 @@ def _figure(label: str, row_estimate, verdict, target, change, previous, minimum
     if change is not None and previous is not None and previous.n >= minimum:
         fig.change, fig.change_low, fig.change_high = change
     return fig
+
+
+def _protect(units: list[Figure], minimum: int) -> None:
+    """Secondary suppression: the headline minus the units shown must not give away the units
+    hidden for want of responses. While the hidden ones add up to fewer than ``minimum``
+    responses, the smallest shown unit is hidden too (marked "protected")."""
+    hidden_n = sum(u.n_hidden for u in units if not u.shown)
+    if not any(not u.shown for u in units):
+        return
+    for u in sorted((u for u in units if u.shown), key=lambda u: u.n):
+        if hidden_n >= minimum:
+            break
+        hidden_n += u.n
+        u.hide(protected=True)
 
 
 def build_page(org: Organisation, pub: Publication, lang: str) -> PublicPage:
@@ -215,6 +240,8 @@ def build_page(org: Organisation, pub: Publication, lang: str) -> PublicPage:
         head = _figure(report.scope_label, s.headline, s.verdict, s.target, s.change, s.previous, minimum)
         units = [_figure(u.label, u.estimate, u.verdict, u.target, u.change, u.previous, minimum,
                          codes.get(u.key) if u.kind == "organisation" else None) for u in s.units]
+        if head.shown:
+            _protect(units, minimum)
         indicators.append(Indicator(s.title, s.indicator_label, head, units))
     return PublicPage(org.code, report.scope_label, f, minimum, current_app.config["PUBLIC_DATA_LICENCE"], indicators)
 

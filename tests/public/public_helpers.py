@@ -1,6 +1,6 @@
 """A small province for the public page: P with communes A (published in the tests) and B (never),
 each with a service point and answered quick ratings of distinctive rates, and under A a tiny
-team C with fewer responses than the minimum."""
+team C with fewer responses than the minimum and a team D with enough."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,12 +75,16 @@ def seed_province(standard) -> Province:
     db.session.flush()
     # A name a spreadsheet would run as a formula: the CSV must keep it inert.
     c = Organisation(code="TO-C", name="=Tổ 1+1", sector="administrative", parent=a)
-    db.session.add(c)
+    # A team with enough responses, hidden all the same: else A's headline minus A's other units
+    # would give C's figures away.
+    d = Organisation(code="TO-D", name="Tổ tiếp nhận hồ sơ", sector="administrative", parent=a)
+    db.session.add_all([c, d])
     db.session.flush()
     day = last_month_day()
     _answers(q, a, 40, 37, day, "a")
     _answers(q, b, 53, 29, day, "b")
     _answers(q, c, 5, 1, day, "c")
+    _answers(q, d, 35, 30, day, "d")
     # A's previous period, for the trend.
     a_sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.organisation_id == a.id))
     a_survey = db.session.scalar(sa.select(Survey).where(Survey.organisation_id == a.id))

@@ -55,11 +55,16 @@ def test_the_page_shows_the_dashboards_numbers_with_verdicts_trend_and_small_uni
     head, section = ind["headline"], report.sections[0]
     assert head["index"] == round(section.headline.estimate, 4)
     assert head["low"] == round(section.headline.low, 4) and head["high"] == round(section.headline.high, 4)
-    assert head["responses"] == 45 == section.headline.n  # A's 40 and C's 5
+    assert head["responses"] == 80 == section.headline.n  # A's 40, C's 5 and D's 35
     assert head["verdict"] == section.verdict.status
-    assert head["change"] == round(section.change[0], 4) and head["change"] > 0  # 28/40 before, 38/45 now
+    assert head["change"] == round(section.change[0], 4) and head["change"] > 0  # 28/40 before, 68/80 now
     units = {u["label"]: u for u in ind["units"]}
     assert units["=Tổ 1+1"] == {"label": "=Tổ 1+1", "enough_responses": False, "code": "TO-C"}
+    # D has enough, but A's headline minus A's service point and D would give C away: D is hidden too.
+    assert units["Tổ tiếp nhận hồ sơ"] == {"label": "Tổ tiếp nhận hồ sơ", "enough_responses": True,
+                                          "code": "TO-D", "protected": True}
+    shown = [u for u in units.values() if "index" in u]
+    assert [u["responses"] for u in shown] == [40]
     html = client.get(f"/p/{a.code}").get_data(as_text=True)
     assert "Chưa đủ phiếu" in html and "xã An Bình" in html
     assert f"{section.headline.estimate * 100:.1f}".replace(".", ",") + "%" in html
