@@ -156,6 +156,13 @@ class Defaults:
     # Reports read precomputed rollups of complete months and days (False: raw answers only).
     REPORT_ROLLUPS = True
 
+    # The public page of a published organisation (/p/<code>): a unit with fewer responses in
+    # the period is shown as "not enough responses"; the licence of its open data; how long a
+    # rendered page is reused (and may be cached by browsers and proxies), in seconds.
+    PUBLIC_MIN_RESPONSES = 30
+    PUBLIC_DATA_LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
+    PUBLIC_CACHE_SECONDS = 300
+
 
 def settings() -> dict:
     """The settings of ``Defaults`` by name."""

@@ -612,6 +612,24 @@ class ReportRollup(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Publication(db.Model):
+    """An organisation's opt-in to a public page of its indices (``/p/<code>``), and of those of
+    its sub-units: a unit's numbers are public when it or an ancestor is published."""
+
+    __tablename__ = "publication"
+    __table_args__ = (sa.CheckConstraint("min_responses >= 1", name="min_responses_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), unique=True)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # A unit with fewer responses in the period is shown as "not enough responses".
+    min_responses: Mapped[int]
+
+    organisation: Mapped[Organisation] = relationship()
+    published_by: Mapped[User | None] = relationship()
+
+
 class AuditEvent(db.Model):
     """Who did what to which object, with the values before and after."""
 

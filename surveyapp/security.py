@@ -26,6 +26,14 @@ SECURITY_HEADERS = (
     ("Permissions-Policy", "camera=(self), geolocation=(), microphone=()"),
 )
 
+# The one exception: the public card (surveyapp.public) is made to be framed by any site, e.g. a
+# province's portal; it has no form and no session, so being framed cannot be abused.
+EMBEDDABLE_ENDPOINTS = frozenset({"public.card"})
+EMBEDDABLE_HEADERS = tuple(
+    (name, value.replace("frame-ancestors 'none'", "frame-ancestors *")) for name, value in SECURITY_HEADERS
+    if name != "X-Frame-Options"
+)
+
 
 # Larger than any id, count or code the app uses (64-bit signed), and larger than the drivers
 # accept: SQLite raises OverflowError on such a parameter, which would be a 500.
@@ -139,7 +147,7 @@ def init_app(app: Flask) -> None:
         # Unless the view set its own: one pass over the headers instead of one per header.
         h = response.headers
         present = {name.lower() for name, _ in h.items()}
-        for name, value in SECURITY_HEADERS:
+        for name, value in EMBEDDABLE_HEADERS if request.endpoint in EMBEDDABLE_ENDPOINTS else SECURITY_HEADERS:
             if name.lower() not in present:
                 h.add(name, value)
         if request.is_secure and "strict-transport-security" not in present:

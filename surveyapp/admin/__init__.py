@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     navigation,
     organisations,
     profile,
+    publication,
     questionnaires,
     service_points,
     surveys,

@@ -278,3 +278,10 @@ class AuditFilterForm(AdminForm):
 
     user_id = SelectField(_l("Người thực hiện"), coerce=int, validators=[Optional()])
     object_type = SelectField(_l("Loại đối tượng"), validators=[Optional()])
+
+
+class PublicationForm(AdminForm):
+    """Publishing an organisation's indices: below how many responses a unit shows no number."""
+
+    min_responses = IntegerField(_l("Số phiếu tối thiểu để công bố số liệu của một đơn vị"),
+                                 validators=[InputRequired(), NumberRange(min=1, max=100000)])

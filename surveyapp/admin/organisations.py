@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from ..auth.scope import READ_ROLES, WRITE_ROLES, in_scope, login_required_role, org_filter, organisation_in_scope, scope_root
 from ..extensions import db
-from ..models import Organisation, ServicePoint, move_organisation
+from ..models import Organisation, Publication, ServicePoint, move_organisation
 from . import audit, bp
 from .forms import OrganisationForm
 from .helpers import (
@@ -33,7 +33,9 @@ def organisations():
         .group_by(ServicePoint.organisation_id)
     ).all())
     base = min((o.depth for o in orgs), default=0)
-    return render_template("admin/organisations.html", orgs=orgs, counts=counts, base=base)
+    published = set(db.session.scalars(sa.select(Publication.organisation_id)
+                                       .where(org_filter(Publication.organisation_id))))
+    return render_template("admin/organisations.html", orgs=orgs, counts=counts, base=base, published=published)
 
 
 def _organisation_form(org: Organisation | None) -> OrganisationForm:
