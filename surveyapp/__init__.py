@@ -13,6 +13,7 @@ from .auth import bp as auth_bp
 from .citizen import bp as citizen_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .kiosk import bp as kiosk_bp
+from .dossiers import bp as dossiers_bp
 from .text import neutralise_display
 
 
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(dossiers_bp)
     errors.init_app(app)
     cli.init_app(app)
 

@@ -13,13 +13,15 @@ from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
 from .citizen import cli as citizen_cli
+from .dossiers import cli as dossiers_cli
 from .extensions import db
 from .i18n import compile_catalogue
 from .kiosk import cli as kiosk_cli
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
-AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands)
+AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
+                 dossiers_cli.commands)
 
 
 def init_app(app: Flask) -> None:
