@@ -9,6 +9,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from . import (  # noqa: E402,F401  (register the views on bp)
     audit_log,
     dashboard,
+    dossiers,
     kiosks,
     navigation,
     organisations,
