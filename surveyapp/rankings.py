@@ -7,6 +7,8 @@ import json
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import analysis.ranking as ar
 
@@ -15,6 +17,18 @@ from .extensions import db
 from .models import Organisation
 
 PRESETS = ar.PRESETS
+# The presets' rules in the reader's language (the data holds the Vietnamese label).
+RULE_LABELS = {
+    "satisfaction_at_most_80": _l("Chỉ số hài lòng ≤ 80%"),
+    "late_at_least_5": _l("Hồ sơ trễ hạn ≥ 5%"),
+    "no_score": _l("Không có chỉ số"),
+}
+
+
+def rule_label(rule: str, fallback: str) -> str:
+    if rule.startswith("band:"):
+        return _("Theo thang điểm: %(rank)s", rank=rule[5:])
+    return str(RULE_LABELS[rule]) if rule in RULE_LABELS else fallback
 
 
 def period(year: int, quarter: int | None = None) -> tuple[date, date]:
@@ -66,7 +80,7 @@ def rank(root: Organisation, year: int, quarter: int | None = None, rules: str |
         u = by_id[r.unit]
         rows.append({"code": u.code, "name": u.name, "satisfaction": data[u.id]["satisfaction"],
                      "late_share": data[u.id]["late_share"], "late": late[u.id]["late"],
-                     "dossiers": late[u.id]["total"], "rank": r.rank, "rule": r.rule, "rule_label": r.rule_label})
+                     "dossiers": late[u.id]["total"], "rank": r.rank, "rule": r.rule, "rule_label": rule_label(r.rule, r.rule_label)})
     return rows
 
 
@@ -75,7 +89,8 @@ def _pct(v) -> str:
 
 
 def as_table(rows: list[dict]) -> str:
-    lines = [f"{'Mã':<12} {'Hài lòng':>9} {'Trễ hạn':>8}  {'Xếp loại':<12} Quy tắc"]
+    code, satisfied, late, rank_, rule = _("Mã"), _("Hài lòng"), _("Trễ hạn"), _("Xếp loại"), _("Quy tắc")
+    lines = [f"{code:<12} {satisfied:>9} {late:>8}  {rank_:<12} {rule}"]
     for r in rows:
         lines.append(f"{r['code']:<12} {_pct(r['satisfaction']):>9} {_pct(r['late_share']):>8}  "
                      f"{r['rank'] or '-':<12} {r['rule_label']}")
