@@ -78,3 +78,31 @@ def test_batches_are_idempotent_all_or_nothing_and_keyed(make_app):
         op = doc["paths"]["/api/v1/dossiers"]["post"]
         assert op["security"] == [{"DossierApiKey": []}] and "422" in op["responses"]
         assert "DossierErrors" in doc["components"]["schemas"]
+
+
+def test_dossier_tokens_carry_procedure_and_field(make_app):
+    from surveyapp.qr import read_dossier_token, verify_dossier_token
+    from tests.citizen.conftest import build_place
+    from tests.citizen.test_citizen_survey import standard_for
+
+    app = make_app(DOSSIER_API_KEYS=API_KEY)
+    with app.app_context():
+        place = build_place(standard_for(app))
+        client = app.test_client()
+        body = {"service_point": place.counter.code,
+                "dossiers": ["HS-1", {"code": "HS-2", "procedure": "1.004227", "field": "HT"}, {"code": "HS-3"}]}
+        r = client.post("/api/v1/dossier-tokens", json=body, headers={"X-API-Key": API_KEY})
+        assert r.status_code == 200, r.json
+        tokens = [t["url"].split("?d=")[1] for t in r.json["tokens"]]
+        assert [t["dossier"] for t in r.json["tokens"]] == ["HS-1", "HS-2", "HS-3"]
+        plain, coded, bare = (read_dossier_token(t) for t in tokens)
+        assert (plain.procedure, plain.field, bare.procedure) == (None, None, None)
+        assert (coded.procedure, coded.field) == ("1.004227", "HT")
+        # The older reader's answer is unchanged for both kinds of token.
+        assert verify_dossier_token(tokens[1]) == (coded.dossier_hash, place.counter.code)
+        tampered = tokens[1][:-30] + ("A" if tokens[1][-30] != "A" else "B") + tokens[1][-29:]
+        assert read_dossier_token(tampered) is None
+        for bad in ({"code": ""}, {"code": "HS", "other": 1}, {"code": "HS", "field": 5}, {"procedure": "x"}):
+            r = client.post("/api/v1/dossier-tokens", json={"service_point": place.counter.code, "dossiers": [bad]},
+                            headers={"X-API-Key": API_KEY})
+            assert r.status_code == 400, bad
