@@ -43,9 +43,11 @@ def test_dossier_import_dry_run_then_confirm_inside_the_subtree(world, as_user):
     assert audit_count() == before + 1 and last_audit().user_id == a.manager.id
     # Confirming is checked again: a forged payload for the other commune stores nothing.
     import base64
-    forged = base64.b64encode((HEADER + f"HS-9,{b.org.code},20261001080000,,\n").encode()).decode()
+    import zlib
+    forged = base64.b64encode(zlib.compress((HEADER + f"HS-9,{b.org.code},20261001080000,,\n").encode())).decode()
     assert manager.post("/admin/dossiers/import", data={"ok-filename": "x.csv", "ok-payload": forged}).status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 1
+    assert manager.post("/admin/dossiers/import", data={"ok-filename": "x.csv", "ok-payload": "!!"}).status_code == 422
     # Viewers do not import.
     assert as_user(a.viewer).post("/admin/dossiers/import").status_code == 403
 
