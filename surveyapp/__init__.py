@@ -14,6 +14,7 @@ from .citizen import bp as citizen_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .kiosk import bp as kiosk_bp
 from .public import bp as public_bp
+from .dossiers import bp as dossiers_bp
 from .text import neutralise_display
 
 
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(dossiers_bp)
     errors.init_app(app)
     cli.init_app(app)
 

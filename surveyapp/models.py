@@ -391,6 +391,10 @@ class Response(db.Model):
     flag: Mapped[str | None] = mapped_column(sa.String(16))
     contact: Mapped[str | None] = mapped_column(sa.String(255))
     contact_consent: Mapped[bool] = mapped_column(default=False)
+    # What the dossier token said of the rated dossier (MaTTHC, MaLinhVuc), for per-procedure
+    # and per-field satisfaction (migration 0008_dossiers).
+    procedure_code: Mapped[str | None] = mapped_column(sa.String(64))
+    field_code: Mapped[str | None] = mapped_column(sa.String(64))
 
     survey: Mapped[Survey] = relationship(primaryjoin="Response.survey_id == Survey.id", foreign_keys="Response.survey_id")
     service_point: Mapped[ServicePoint] = relationship(
@@ -579,6 +583,40 @@ class ServiceVolume(db.Model):
     volume: Mapped[int]
 
     service_point: Mapped[ServicePoint] = relationship()
+
+
+DOSSIER_CHANNELS = ("online", "counter")
+
+
+class Dossier(db.Model):
+    """One dossier (hồ sơ) from the provincial one-stop software: MaHoSo, MaTTHC, MaLinhVuc and
+    its received, due and returned instants (naive UTC). ``code_hash`` is the keyed hash that a
+    dossier-linked rating carries (``Response.dossier_hash``), so ratings meet their dossiers
+    without the number being stored with the rating. See docs/DOSSIERS.md."""
+
+    __tablename__ = "dossier"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "code"),
+        sa.CheckConstraint("channel IS NULL OR " + _in("channel", DOSSIER_CHANNELS), name="channel"),
+        sa.Index("ix_dossier_org_received", "organisation_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"))
+    service_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_point.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(sa.String(64))
+    code_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    procedure_code: Mapped[str | None] = mapped_column(sa.String(64))
+    field_code: Mapped[str | None] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+    status: Mapped[str | None] = mapped_column(sa.String(32))
+    channel: Mapped[str | None] = mapped_column(sa.String(10))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    service_point: Mapped[ServicePoint | None] = relationship()
 
 
 class ReportRollup(db.Model):

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import io
 import struct
+from typing import NamedTuple
 from datetime import date, timedelta
 
 import qrcode
@@ -34,6 +35,7 @@ from .privacy import _key, keyed_hash
 
 QUIET_ZONE = 4  # modules; the minimum ISO/IEC 18004 asks for
 TOKEN_VERSION = 1
+TOKEN_VERSION_CODES = 2  # also carries the procedure and field codes
 _EPOCH = date(2020, 1, 1)
 _SIG_BYTES = 16
 PAPERS = ("A4", "A5")
@@ -145,18 +147,29 @@ def _sign(body: bytes) -> bytes:
     return hmac.new(_key("dossier-token"), body, hashlib.sha256).digest()[:_SIG_BYTES]
 
 
-def issue_dossier_token(service_point: ServicePoint, dossier_number: str, today: date | None = None) -> str:
-    """A URL-safe token for one dossier at one service point (about 80 characters)."""
+def issue_dossier_token(service_point: ServicePoint, dossier_number: str, today: date | None = None,
+                        procedure: str | None = None, field: str | None = None) -> str:
+    """A URL-safe token for one dossier at one service point (about 80 characters), carrying
+    the procedure (MaTTHC) and field (MaLinhVuc) codes when given (a version 2 token)."""
     if not dossier_number or not dossier_number.strip():
         raise ValueError("empty dossier number")
     code = service_point.code.encode()
     day = ((today or local_today()) - _EPOCH).days
-    body = struct.pack(">BHB", TOKEN_VERSION, day, len(code)) + code + bytes.fromhex(dossier_hash(dossier_number))
+    extra = b""
+    version = TOKEN_VERSION
+    if procedure or field:
+        version = TOKEN_VERSION_CODES
+        for text in (procedure or "", field or ""):
+            raw = text.encode()
+            if len(raw) > 64:
+                raise ValueError("procedure or field code longer than 64 bytes")
+            extra += bytes([len(raw)]) + raw
+    body = struct.pack(">BHB", version, day, len(code)) + code + bytes.fromhex(dossier_hash(dossier_number)) + extra
     return _b64(body + _sign(body))
 
 
-def verify_dossier_token(token: str, today: date | None = None) -> tuple[str, str] | None:
-    """(dossier_hash, service_point_code) for a genuine, unexpired token; None otherwise."""
+def read_dossier_token(token: str, today: date | None = None) -> DossierToken | None:
+    """What a genuine, unexpired token says; None otherwise."""
     try:
         raw = _unb64(token)
     except (ValueError, TypeError):
@@ -167,14 +180,39 @@ def verify_dossier_token(token: str, today: date | None = None) -> tuple[str, st
     if not hmac.compare_digest(sig, _sign(body)):
         return None
     version, day, code_len = struct.unpack(">BHB", body[:4])
-    if version != TOKEN_VERSION or len(body) != 4 + code_len + 32:
+    end = 4 + code_len + 32
+    codes = [None, None]
+    if version == TOKEN_VERSION_CODES:
+        rest = body[end:]
+        for i in range(2):
+            if not rest or len(rest) < 1 + rest[0]:
+                return None
+            codes[i] = rest[1:1 + rest[0]].decode() or None
+            rest = rest[1 + rest[0]:]
+        if rest:
+            return None
+    elif version != TOKEN_VERSION or len(body) != end:
         return None
     max_age = int(current_app.config["DOSSIER_TOKEN_MAX_AGE_DAYS"])
     issued = _EPOCH + timedelta(days=day)
     if (today or local_today()) - issued > timedelta(days=max_age):
         return None
-    return body[4 + code_len:].hex(), body[4:4 + code_len].decode()
+    return DossierToken(body[4 + code_len:end].hex(), body[4:4 + code_len].decode(), codes[0], codes[1])
+
+
+def verify_dossier_token(token: str, today: date | None = None) -> tuple[str, str] | None:
+    """(dossier_hash, service_point_code) for a genuine, unexpired token; None otherwise."""
+    read = read_dossier_token(token, today)
+    return None if read is None else (read.dossier_hash, read.service_point_code)
+
+
+class DossierToken(NamedTuple):
+    dossier_hash: str
+    service_point_code: str
+    procedure: str | None = None
+    field: str | None = None
 
 
 __all__ = ["public_url", "qr_svg", "qr_png", "render_posters", "issue_dossier_token", "verify_dossier_token",
+           "read_dossier_token", "DossierToken",
            "dossier_hash", "base_url"]

@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     audit_log,
     cases,
     dashboard,
+    dossiers,
     kiosks,
     navigation,
     organisations,

@@ -28,6 +28,8 @@ NAV = (
     ("admin.kiosks", N_("Máy đánh giá"), READ_ROLES),
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
+    ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
+    ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
     ("admin.holidays", N_("Ngày nghỉ"), None),
     ("admin.audit_log", N_("Nhật ký thay đổi"), None),
 )

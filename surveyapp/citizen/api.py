@@ -43,8 +43,14 @@ OPENAPI_PATHS = {
                     "properties": {
                         "service_point": {"type": "string", "minLength": 1, "maxLength": 16,
                                           "description": "Public code of the service point"},
-                        "dossiers": {"type": "array", "minItems": 1, "maxItems": 500,
-                                     "items": {"type": "string", "minLength": 1, "maxLength": DOSSIER_MAX_LENGTH}},
+                        "dossiers": {"type": "array", "minItems": 1, "maxItems": 500, "items": {"oneOf": [
+                            {"type": "string", "minLength": 1, "maxLength": DOSSIER_MAX_LENGTH},
+                            {"type": "object", "required": ["code"], "additionalProperties": False,
+                             "description": "A dossier with its procedure (MaTTHC) and field (MaLinhVuc), "
+                                            "carried by the token so ratings can be reported per procedure and field",
+                             "properties": {"code": {"type": "string", "minLength": 1, "maxLength": DOSSIER_MAX_LENGTH},
+                                            "procedure": {"type": "string", "maxLength": 64},
+                                            "field": {"type": "string", "maxLength": 64}}}]}},
                     },
                 }}},
             },
@@ -137,12 +143,29 @@ def dossier_tokens():
         return _error(400, "bad_request", "dossiers must be a non-empty list")
     if len(dossiers) > limit:
         return _error(400, "too_many_dossiers", f"at most {limit} dossiers per request")
-    for d in dossiers:
-        if not isinstance(d, str) or not d.strip() or len(d) > DOSSIER_MAX_LENGTH:
-            return _error(400, "bad_dossier", f"each dossier must be a non-empty string of at most {DOSSIER_MAX_LENGTH} characters")
+    items = [_dossier_item(d) for d in dossiers]
+    if None in items:
+        return _error(400, "bad_dossier", f"each dossier must be a non-empty string of at most {DOSSIER_MAX_LENGTH} "
+                                          "characters, or an object {code, procedure, field}")
     sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.code == code))
     if sp is None:
         return _error(404, "unknown_service_point", "no service point with this code")
     if not sp.active:
         return _error(410, "inactive_service_point", "this service point is deactivated")
-    return jsonify(tokens=[{"dossier": d, "url": public_url(sp, issue_dossier_token(sp, d))} for d in dossiers])
+    return jsonify(tokens=[{"dossier": code, "url": public_url(sp, issue_dossier_token(sp, code, procedure=proc, field=fld))}
+                           for code, proc, fld in items])
+
+
+def _dossier_item(d) -> tuple[str, str | None, str | None] | None:
+    """(code, procedure, field) of a plain dossier number or an object; None when malformed."""
+    if isinstance(d, str):
+        d = {"code": d}
+    if not isinstance(d, dict) or set(d) - {"code", "procedure", "field"}:
+        return None
+    code, proc, fld = d.get("code"), d.get("procedure"), d.get("field")
+    if not isinstance(code, str) or not code.strip() or len(code) > DOSSIER_MAX_LENGTH:
+        return None
+    for extra in (proc, fld):
+        if extra is not None and (not isinstance(extra, str) or len(extra.encode()) > 64):
+            return None
+    return code, proc or None, fld or None

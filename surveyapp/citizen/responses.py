@@ -172,6 +172,8 @@ def store_response(
     flag: str | None = None,
     contact: str | None = None,
     contact_consent: bool = False,
+    procedure_code: str | None = None,
+    field_code: str | None = None,
 ) -> tuple[int, bool]:
     """Store one validated response once (``submissions.store``); returns (response id, created).
 
@@ -185,7 +187,7 @@ def store_response(
     service_point_id = service_point if isinstance(service_point, int) else service_point.id
     new = NewResponse(idempotency_key, answers, language=language, flag=flag, dossier_hash=dossier_hash,
                       client_hash=client_hash, duration_ms=duration_ms, contact=contact,
-                      contact_consent=contact_consent)
+                      contact_consent=contact_consent, procedure_code=procedure_code, field_code=field_code)
     created = store_responses(survey_id, service_point_id, channel, [new])
     if idempotency_key in created:
         return created[idempotency_key], True

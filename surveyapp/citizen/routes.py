@@ -19,7 +19,7 @@ from ..extensions import db
 from ..i18n import current_language
 from ..models import Question, Questionnaire, Response, ServicePoint, Survey
 from ..privacy import address_fingerprint, browser_fingerprint, client_fingerprint
-from ..qr import public_url, qr_png, qr_svg, verify_dossier_token
+from ..qr import public_url, qr_png, qr_svg, read_dossier_token, verify_dossier_token
 from ..ratelimit import Quota, counted, release_quota, require_quota
 from . import bp
 from ..submissions.answers import validate_answers
@@ -216,13 +216,19 @@ def _submit(code: str):
         _, created = store_response(
             chosen.id, point.id, answers, idempotency_key=key, channel="qr", language=current_language(),
             dossier_hash=dossier, client_hash=client_fingerprint(), duration_ms=elapsed_ms, flag=flag,
-            contact=contact, contact_consent=form.contact_consent.data,
+            contact=contact, contact_consent=form.contact_consent.data, **_token_codes(dossier),
         )
     except AlreadyRated:
         return _status_page("rated", 409)
     if not created:
         release_quota()  # the answer was stored before: nothing new counts
     return redirect(thanks_url, 303)
+
+
+def _token_codes(dossier: str | None) -> dict:
+    """The procedure and field codes the (already verified) dossier token carries."""
+    read = read_dossier_token(request.args.get("d", "")) if dossier else None
+    return {"procedure_code": read.procedure if read else None, "field_code": read.field if read else None}
 
 
 def _already_stored(survey_id: int, key: str) -> bool:

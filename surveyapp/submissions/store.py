@@ -37,7 +37,7 @@ from .answers import CleanAnswer
 # each answer (``key`` is its response's idempotency key).
 _COMMON = ("survey_id", "service_point_id", "channel", "submitted_at", "kiosk_device_id")
 _EACH = ("idempotency_key", "language", "client_created_at", "dossier_hash", "client_hash", "duration_ms", "flag",
-         "contact", "contact_consent")
+         "contact", "contact_consent", "procedure_code", "field_code")
 _ANSWER_EACH = (("key", sa.String(64)), ("question_id", sa.Integer), ("option_id", sa.Integer),
                 ("value", sa.Integer), ("text", sa.Text), ("satisfied", sa.SmallInteger))
 _ANSWER_COLUMNS = ("response_id", "question_id", "option_id", "value", "text", "satisfied", "service_point_id",
@@ -57,6 +57,8 @@ class NewResponse:
     duration_ms: int | None = None
     contact: str | None = None
     contact_consent: bool = False
+    procedure_code: str | None = None  # what the dossier token said (MaTTHC, MaLinhVuc)
+    field_code: str | None = None
 
 
 def _bind(table: sa.Table, name: str) -> sa.BindParameter:
