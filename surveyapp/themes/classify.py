@@ -18,6 +18,8 @@ SHOULD = "nen"
 SHOULD_AFTER = frozenset({"truong", "vien", "ta", "thi", "cung", "minh", "toi", "nghi", "la", "bo", "can",
                           "le", "ban", "chuc", "ly", "dan", "khoa", "quay", "hieu"})
 CONTRAST_WEIGHT = 1.5
+# "không đăng nhập được", "ko xem dc điểm": not able to, a complaint whatever the verb.
+UNABLE = re.compile(r"(?<!\w)(?:khong|chua) (?:\w+ ){1,3}duoc(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon) -> str:
         if _negated(before, lex):
             label = "positive" if label == "negative" else "negative"
         score[label] += CONTRAST_WEIGHT if contrast_at is not None and start > contrast_at else 1.0
+    score["negative"] += len(UNABLE.findall(folded))
     if suggests:
         return "suggestion"
     if score["negative"] == score["positive"] == 0:
