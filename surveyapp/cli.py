@@ -16,10 +16,12 @@ from .citizen import cli as citizen_cli
 from .extensions import db
 from .i18n import compile_catalogue
 from .kiosk import cli as kiosk_cli
+from .themes import cli as themes_cli
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
-AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands)
+AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
+                 themes_cli.commands)
 
 
 def init_app(app: Flask) -> None:
