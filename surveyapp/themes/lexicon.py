@@ -47,7 +47,6 @@ class Lexicon:
     between: frozenset[str]
     contrast: Matcher
     harassment_terms: tuple[str, ...]
-    descriptions: dict[str, str]
 
 
 def _term(term: str, abbreviations: dict[str, str]) -> tuple[str, bool]:
@@ -83,7 +82,6 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
         urgent_folded=urgent_folded, urgent_exact=urgent_exact, polarity=polarity,
         negators=norm(pol["negators"]), between=norm(pol["between"]), contrast=contrast,
         harassment_terms=tuple(data["themes"]["harassment"]["terms"]),
-        descriptions={c: t["description"] for c, t in data["themes"].items()},
     )
 
 
