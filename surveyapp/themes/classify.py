@@ -58,7 +58,7 @@ def _negated(before: list[str], lex: Lexicon) -> bool:
     return len(before) >= 3 and " ".join(before[-2:]) in lex.between and before[-3] in lex.negators
 
 
-def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon) -> str:
+def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bool) -> str:
     contrast_at = min((start for start, _, _ in lex.contrast.find(folded)), default=None)
     score = {"negative": 0.0, "positive": 0.0}
     suggests = False
@@ -82,7 +82,9 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon) -> str:
     if suggests:
         return "suggestion"
     if score["negative"] == score["positive"] == 0:
-        return "neutral"
+        # A comment that names an aspect without a judgement word reports a problem with it
+        # ("Chờ khám từ 6h đến 11h"); one that names none says nothing to act on.
+        return "complaint" if themed else "neutral"
     return "complaint" if score["negative"] >= score["positive"] else "praise"
 
 
@@ -94,8 +96,8 @@ def classify(text: str, lex: Lexicon | None = None) -> Result:
     for _, _, labels in _matches((lex.themes_folded, lex.themes_exact), normal, folded, accented):
         found |= labels
     flags = ["urgent"] if any(_matches((lex.urgent_folded, lex.urgent_exact), normal, folded, accented)) else []
-    return Result(themes=[t for t in THEMES if t in found], polarity=_polarity(normal, folded, accented, lex),
-                  flags=flags)
+    return Result(themes=[t for t in THEMES if t in found],
+                  polarity=_polarity(normal, folded, accented, lex, bool(found)), flags=flags)
 
 
 def classify_many(texts: Iterable[str], lex: Lexicon | None = None) -> list[Result]:
