@@ -21,12 +21,13 @@ from .extensions import db
 from .i18n import compile_catalogue
 from .kiosk import cli as kiosk_cli
 from .public import cli as public_cli
+from .themes import cli as themes_cli
 from .models import ROLES, Organisation, User
 
 # Areas that contribute commands through a ``commands`` list.
 AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
                  cases_cli.commands, jobs_cli.commands, alerts_cli.commands,
-                 public_cli.commands, dossiers_cli.commands)
+                 public_cli.commands, dossiers_cli.commands, themes_cli.commands)
 
 
 def init_app(app: Flask) -> None:

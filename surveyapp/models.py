@@ -443,6 +443,34 @@ class Answer(db.Model):
     )
 
 
+class CommentLabel(db.Model):
+    """What the classifier (surveyapp.themes) read in a free-text answer: its polarity and
+    whether it is urgent. A row means the comment was classified, with or without themes."""
+
+    __tablename__ = "comment_label"
+    __table_args__ = (
+        sa.CheckConstraint("polarity IN ('complaint', 'praise', 'suggestion', 'neutral')", name="polarity"),
+    )
+
+    answer_id: Mapped[int] = mapped_column(sa.ForeignKey("answer.id", ondelete="CASCADE"), primary_key=True)
+    polarity: Mapped[str] = mapped_column(sa.String(12))
+    urgent: Mapped[bool] = mapped_column(default=False)
+    classified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    themes: Mapped[list[CommentTheme]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class CommentTheme(db.Model):
+    """One theme of a classified comment (codes: surveyapp.themes.THEMES)."""
+
+    __tablename__ = "comment_theme"
+    __table_args__ = (sa.Index("ix_comment_theme_theme", "theme"),)
+
+    answer_id: Mapped[int] = mapped_column(sa.ForeignKey("comment_label.answer_id", ondelete="CASCADE"),
+                                           primary_key=True)
+    theme: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+
+
 class User(db.Model):
     """An official. ``organisation`` is the root of the subtree they may see (None: everything, admins only)."""
 

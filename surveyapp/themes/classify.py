@@ -1,0 +1,111 @@
+"""What a comment is about (themes), which way it leans (polarity), and whether it needs a
+person now (flags). Pure text in, labels out: no Flask, no network, no model download."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import lexicon as lexicon_module
+from .lexicon import THEMES, Lexicon
+from .normalise import fold, words
+
+CLAUSES = re.compile(r"[.,;:!?\n()\[\]\-–—/]+")
+# "nên" is also "so" ("hướng dẫn sai nên phải làm lại"): it proposes only at the start of a
+# clause or after a subject.
+SHOULD = "nen"
+SHOULD_AFTER = frozenset({"truong", "vien", "ta", "thi", "cung", "minh", "toi", "nghi", "la", "bo", "can",
+                          "le", "ban", "chuc", "ly", "dan", "khoa", "quay", "hieu"})
+CONTRAST_WEIGHT = 1.5
+# "không đăng nhập được", "ko xem dc điểm": not able to, a complaint whatever the verb.
+UNABLE = re.compile(r"(?<!\w)(?:khong|chua) (?:\w+ ){1,3}duoc(?!\w)")
+
+
+@dataclass(frozen=True)
+class Result:
+    themes: list[str] = field(default_factory=list)
+    polarity: str = "neutral"
+    flags: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"themes": list(self.themes), "polarity": self.polarity, "flags": list(self.flags)}
+
+
+def prepare(text: str, lex: Lexicon) -> tuple[str, str, bool]:
+    """(normalised text, the same folded, whether it was typed with diacritics). Clauses are
+    kept apart by " , " so that no term matches across a comma."""
+    clauses = CLAUSES.split(unicodedata.normalize("NFC", text or ""))
+    normal = " , ".join(" ".join(w) for w in (words(c, lex.abbreviations) for c in clauses) if w)
+    folded = fold(normal)
+    return normal, folded, folded != normal
+
+
+def _matches(matchers, normal: str, folded: str, accented: bool):
+    folded_matcher, exact_matcher = matchers
+    yield from folded_matcher.find(folded)
+    if accented:
+        yield from exact_matcher.find(normal)
+
+
+def _negated(before: list[str], lex: Lexicon) -> bool:
+    if not before:
+        return False
+    if before[-1] in lex.negators:
+        return True
+    if len(before) >= 2 and before[-1] in lex.between and before[-2] in lex.negators:
+        return True
+    return len(before) >= 3 and " ".join(before[-2:]) in lex.between and before[-3] in lex.negators
+
+
+def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bool) -> str:
+    contrast_at = min((start for start, _, _ in lex.contrast.find(folded)), default=None)
+    score = {"negative": 0.0, "positive": 0.0}
+    suggests = False
+    spans = sorted(_matches(lex.polarity, normal, folded, accented), key=lambda m: (m[0], -m[1]))
+    last_end = -1
+    for start, end, labels in spans:
+        if start < last_end:  # an exact match overlapping a folded one: the first found counts
+            continue
+        last_end = end
+        before = folded[:start].split()
+        label = next(iter(labels))
+        if label == "suggestion":
+            if folded[start:end] == SHOULD and before and before[-1] != "," and before[-1] not in SHOULD_AFTER:
+                continue
+            suggests = True
+            continue
+        if _negated(before, lex):
+            label = "positive" if label == "negative" else "negative"
+        score[label] += CONTRAST_WEIGHT if contrast_at is not None and start > contrast_at else 1.0
+    score["negative"] += len(UNABLE.findall(folded))
+    if suggests:
+        return "suggestion"
+    if score["negative"] == score["positive"] == 0:
+        # A comment that names an aspect without a judgement word reports a problem with it
+        # ("Chờ khám từ 6h đến 11h"); one that names none says nothing to act on.
+        return "complaint" if themed else "neutral"
+    return "complaint" if score["negative"] >= score["positive"] else "praise"
+
+
+def classify(text: str, lex: Lexicon | None = None) -> Result:
+    """Themes (codes from ``THEMES``, in that order), polarity and flags of one comment."""
+    lex = lex or lexicon_module.default()
+    normal, folded, accented = prepare(text, lex)
+    found: set[str] = set()
+    for _, _, labels in _matches((lex.themes_folded, lex.themes_exact), normal, folded, accented):
+        found |= labels
+    flags = ["urgent"] if any(_matches((lex.urgent_folded, lex.urgent_exact), normal, folded, accented)) else []
+    return Result(themes=[t for t in THEMES if t in found],
+                  polarity=_polarity(normal, folded, accented, lex, bool(found)), flags=flags)
+
+
+def classify_many(texts: Iterable[str], lex: Lexicon | None = None) -> list[Result]:
+    lex = lex or lexicon_module.default()
+    return [classify(t, lex) for t in texts]
+
+
+def mentions_harassment(text: str) -> bool:
+    """Whether a comment speaks of harassment or a demand for money: the harassment theme's
+    terms, which the harassment alert rule shares."""
+    return "harassment" in classify(text).themes
