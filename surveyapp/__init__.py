@@ -96,6 +96,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     errors.init_app(app)
     cli.init_app(app)
+    from .auth import sso
+
+    sso.init_app(app)
 
     @app.context_processor
     def inject_locale():

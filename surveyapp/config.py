@@ -85,6 +85,18 @@ class Defaults:
     # Alert rules look this far back the first time they run (a new install is not flooded).
     ALERTS_FIRST_LOOKBACK_HOURS = 24
 
+    # Single sign-on with OpenID Connect (surveyapp/auth/sso.py). No issuer: SSO is off.
+    # Discovery reads <issuer>/.well-known/openid-configuration.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPES = "openid email profile"
+    OIDC_USERNAME_CLAIM = "preferred_username"
+    OIDC_PROVIDER_NAME = "SSO"  # the sign-in button says "Đăng nhập bằng <name>"
+    # Who may still sign in with a local password while SSO is on: "admins" (installation
+    # administrators only) or "all".
+    OIDC_LOCAL_SIGNIN = "admins"
+
 
 def load(app, config: dict | None) -> None:
     """Fill ``app.config`` in the documented order of precedence."""

@@ -446,6 +446,7 @@ class User(db.Model):
     __table_args__ = (
         sa.CheckConstraint(_in("role", ROLES), name="role"),
         sa.CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="scoped"),
+        sa.UniqueConstraint("oidc_issuer", "oidc_subject"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -465,6 +466,9 @@ class User(db.Model):
     digest_frequency: Mapped[str] = mapped_column(sa.String(8), default="none", server_default="none")
     quiet_start: Mapped[time | None]  # local time; no e-mail from quiet_start to quiet_end
     quiet_end: Mapped[time | None]
+    # Single sign-on: the provider's (issuer, subject) once the account has signed in through it.
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
 
     organisation: Mapped[Organisation | None] = relationship()
 

@@ -19,7 +19,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager
 from ..models import User, utcnow
-from . import bp
+from . import bp, sso
 from .forms import LoginForm, LogoutForm
 
 MAX_FAILED_LOGINS = 5
@@ -96,6 +96,11 @@ def login():
         now = utcnow()
         locked = user is not None and user.locked_until is not None and user.locked_until > now
         ok = _check_password(user, form.password.data) and not locked and user.active
+        if ok and not sso.local_signin_allowed(user):
+            # The password was right, so saying why tells nothing to someone guessing.
+            error = _("Tài khoản này đăng nhập bằng %(provider)s.", provider=sso.provider_name())
+            return render_template("auth/login.html", form=form, error=error, next_url=next_url,
+                                   sso_provider=sso.provider_name())
         if ok:
             user.failed_logins = 0
             user.locked_until = None
@@ -113,7 +118,8 @@ def login():
                 user.failed_logins = 0
             db.session.commit()
         error = _("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Vui lòng thử lại sau.")
-    return render_template("auth/login.html", form=form, error=error, next_url=next_url)
+    return render_template("auth/login.html", form=form, error=error, next_url=next_url,
+                           sso_provider=sso.provider_name())
 
 
 @bp.route("/logout", methods=["POST"])

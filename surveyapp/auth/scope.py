@@ -38,6 +38,12 @@ def login_required_role(*roles: str):
     return decorator
 
 
+def is_installation_admin(user=None) -> bool:
+    """An administrator without an organisation: the only account that acts on the whole installation."""
+    user = current_user if user is None else user
+    return bool(getattr(user, "is_authenticated", False)) and user.role == "admin" and user.organisation_id is None
+
+
 def scope_root() -> Organisation | None:
     """The root of what the current user may see; None means everything (admin without organisation)."""
     if current_user.role == "admin" and current_user.organisation_id is None:
