@@ -128,11 +128,24 @@ def sso_callback():
     except requests.RequestException as exc:
         log.warning("OpenID provider unreachable: %s", type(exc).__name__)
         return _message(502, title, _("Không liên lạc được với nhà cung cấp đăng nhập. Vui lòng thử lại sau."))
-    claims = token.get("userinfo")
-    if not claims:
-        return _message(400, title, _("Nhà cung cấp đăng nhập trả về dữ liệu không hợp lệ. Vui lòng đăng nhập lại."))
-    issuer = claims["iss"]
-    user = match_user(issuer, dict(claims))
+    invalid = _("Nhà cung cấp đăng nhập trả về dữ liệu không hợp lệ. Vui lòng đăng nhập lại.")
+    id_claims = token.get("userinfo")  # the checked id_token's claims
+    if not id_claims or not id_claims.get("sub"):
+        return _message(400, title, invalid)
+    claims = dict(id_claims)
+    try:
+        # Providers may keep the profile and email claims out of the id_token (OpenID Connect
+        # Core 5.4): ask the UserInfo endpoint, whose subject must be the id_token's.
+        if _client().load_server_metadata().get("userinfo_endpoint"):
+            info = _client().userinfo(token=token)
+            if info.get("sub") != claims["sub"]:
+                return _message(400, title, invalid)
+            claims.update({k: v for k, v in info.items() if k not in ("iss", "aud")})
+    except requests.RequestException as exc:
+        log.warning("OpenID UserInfo failed: %s", type(exc).__name__)
+        return _message(502, title, _("Không liên lạc được với nhà cung cấp đăng nhập. Vui lòng thử lại sau."))
+    issuer = id_claims["iss"]
+    user = match_user(issuer, claims)
     if user is None:
         db.session.rollback()
         audit.record("sso.refused", None, after={"issuer": issuer, "reason": "no matching account"},
