@@ -52,6 +52,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(dossiers_bp)
     errors.init_app(app)
     cli.init_app(app)
+    from .auth import sso
+
+    sso.init_app(app)
 
     app.add_template_filter(neutralise_display, "neutralise")
 

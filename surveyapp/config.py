@@ -163,6 +163,18 @@ class Defaults:
     PUBLIC_DATA_LICENCE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
     PUBLIC_CACHE_SECONDS = 300
 
+    # Single sign-on with OpenID Connect (surveyapp/auth/sso.py). No issuer: SSO is off.
+    # Discovery reads <issuer>/.well-known/openid-configuration.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_SCOPES = "openid email profile"
+    OIDC_USERNAME_CLAIM = "preferred_username"
+    OIDC_PROVIDER_NAME = "SSO"  # the sign-in button says "Đăng nhập bằng <name>"
+    # Who may still sign in with a local password while SSO is on: "admins" (installation
+    # administrators only) or "all".
+    OIDC_LOCAL_SIGNIN = "admins"
+
 
 def settings() -> dict:
     """The settings of ``Defaults`` by name."""

@@ -478,6 +478,7 @@ class User(db.Model):
     __table_args__ = (
         sa.CheckConstraint(_in("role", ROLES), name="role"),
         sa.CheckConstraint("role = 'admin' OR organisation_id IS NOT NULL", name="scoped"),
+        sa.UniqueConstraint("oidc_issuer", "oidc_subject"),
     )
     __mapper_args__ = {"eager_defaults": False}
 
@@ -505,6 +506,9 @@ class User(db.Model):
     # Local times; no e-mail from quiet_start to quiet_end.
     quiet_start: Mapped[time | None] = mapped_column(server_default=sa.null())
     quiet_end: Mapped[time | None] = mapped_column(server_default=sa.null())
+    # Single sign-on: the provider's (issuer, subject) once the account has signed in through it.
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
 
     organisation: Mapped[Organisation | None] = relationship()
 

@@ -24,7 +24,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter, login_manager
 from ..models import User, utcnow
-from . import bp
+from . import bp, sso
 from .forms import LoginForm, LogoutForm
 from .throttle import Gate
 
@@ -111,7 +111,13 @@ def login():
         # Always checked, even when the attempt is refused anyway: the same time for every answer.
         password_ok = _check_password(user, form.password.data)
         gate = Gate(user, now) if user is not None else None
-        if gate is not None and gate.open and password_ok and user.active:
+        ok = gate is not None and gate.open and password_ok and user.active
+        if ok and not sso.local_signin_allowed(user):
+            # The password was right, so saying why tells nothing to someone guessing.
+            error = _("Tài khoản này đăng nhập bằng %(provider)s.", provider=sso.provider_name())
+            return render_template("auth/login.html", form=form, error=error, next_url=next_url,
+                                   sso_provider=sso.provider_name())
+        if ok:
             gate.succeeded()
             user.last_login_at = now
             db.session.commit()
@@ -124,7 +130,8 @@ def login():
             gate.failed()
         db.session.commit()
         error = _("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa. Vui lòng thử lại sau.")
-    return render_template("auth/login.html", form=form, error=error, next_url=next_url)
+    return render_template("auth/login.html", form=form, error=error, next_url=next_url,
+                           sso_provider=sso.provider_name())
 
 
 @bp.route("/logout", methods=["POST"])
