@@ -8,21 +8,24 @@ from datetime import date
 import click
 from flask_babel import force_locale
 
-from .. import reports
+from ..reports import cli as report_cli
+from ..reports.filters import Filters
+from ..reports.model import build_report
+from ..reports.verdicts import STATUS_LABELS
 
 
 def refresh_report_rollups(months: int = 25) -> None:
     """What ``flask report-refresh`` does: roll up the complete months and days ahead of requests."""
-    with click.Context(reports.report_refresh_command) as ctx:
-        ctx.invoke(reports.report_refresh_command, months=months, rebuild=False)
+    with click.Context(report_cli.report_refresh_command) as ctx:
+        ctx.invoke(report_cli.report_refresh_command, months=months, rebuild=False)
 
 
 def scope_report(root, date_from: date, date_to: date, lang: str = "vi", service_point=None):
     """The report (as on the dashboard) of ``root``'s subtree or of one service point for a period,
     in ``lang`` (the worker has no request to take a language from)."""
     with force_locale(lang):
-        return reports.build_report(root, reports.Filters(date_from=date_from, date_to=date_to), lang=lang,
-                                    service_point=service_point)
+        return build_report(root, Filters(date_from=date_from, date_to=date_to), lang=lang,
+                            service_point=service_point)
 
 
-STATUS_LABELS = reports.STATUS_LABELS
+__all__ = ["STATUS_LABELS", "refresh_report_rollups", "scope_report"]

@@ -12,6 +12,9 @@ from surveyapp.extensions import db
 from tests.conftest import base_config, create_pg_schema, drop_pg_schema
 
 
+BEFORE_CASES = "0004_core"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def empty_database(request, tmp_path):
     if request.param == "sqlite":
@@ -32,7 +35,9 @@ def test_upgrade_turns_handled_comments_into_closed_cases(empty_database):
     app = create_app(base_config(empty_database))
     with app.app_context():
         directory = app.extensions["migrate"].directory
-        upgrade(directory=directory, revision="0003")
+        # Seeded through today's models (at the head), then taken down to the revision before
+        # cases with the handled comments kept, and up again.
+        upgrade(directory=directory)
         q = seed_standard()["sipas-admin"]
         org = Organisation(code="XA", name="Xã Một", sector="administrative")
         sp = ServicePoint(organisation=org, name="Một cửa")
@@ -55,6 +60,9 @@ def test_upgrade_turns_handled_comments_into_closed_cases(empty_database):
         db.session.commit()
         handled_id, open_id, official_id = answers[0].id, answers[1].id, official.id
         db.session.remove()
+        downgrade(directory=directory, revision=BEFORE_CASES)
+        assert "feedback_case" not in sa.inspect(db.engine).get_table_names()
+        db.session.remove()
 
         upgrade(directory=directory)
         cases = db.session.scalars(sa.select(Case)).all()
@@ -67,7 +75,7 @@ def test_upgrade_turns_handled_comments_into_closed_cases(empty_database):
         assert case.due_at == datetime(2026, 3, 9, 17)
         assert db.session.get(Answer, open_id) is not None
         db.session.remove()
-        downgrade(directory=directory, revision="0003")
+        downgrade(directory=directory, revision=BEFORE_CASES)
         assert "feedback_case" not in sa.inspect(db.engine).get_table_names()
         db.session.remove()
         db.engine.dispose()
