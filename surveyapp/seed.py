@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import sqlalchemy as sa
 
+from .clock import today as local_today
 from .extensions import db
+from .themes.demo import demo_comments
 from .models import (
     Answer,
     Aspect,
@@ -330,18 +332,6 @@ DEMO_TREE = [
     ]),
 ]
 
-COMMENTS = [
-    "Cán bộ hướng dẫn rất nhiệt tình, cảm ơn.",
-    "Thời gian chờ hơi lâu, nên bố trí thêm quầy.",
-    "Nhà vệ sinh cần sạch sẽ hơn.",
-    "Thủ tục còn rườm rà, phải đi lại nhiều lần.",
-    "Rất hài lòng, giải quyết nhanh.",
-    "Cần thêm ghế ngồi chờ.",
-    "Hẹn trả kết quả bị trễ 2 ngày.",
-    "Nhân viên thân thiện, chuyên nghiệp.",
-]
-
-
 def _months_back(today: date, n: int) -> list[date]:
     first = today.replace(day=1)
     months = []
@@ -358,7 +348,7 @@ def seed_demo(seed: int = 2026, n_responses: int = 20000, today: date | None = N
     """Create the demo province with surveys, volumes and synthetic responses. Deterministic for a seed
     (and a date: the twelve months end with the current one)."""
     rng = np.random.default_rng(seed)
-    today = today or date.today()
+    today = today or local_today()
     session = db.session
     standard = seed_standard(session)
 
@@ -453,11 +443,12 @@ def _generate_responses(session, rng, points, surveys, quick, months, today, n_t
     quick_questions = {q.code: q for q in quick.questionnaire.questions}
     cuts5 = np.array([-2.2, -1.0, 0.4, 2.0])  # logit thresholds between the five categories
 
-    for sp, _org, volume, quality in points:
+    for sp, _code, volume, quality in points:
         n_sp = int(round(n_total * volume ** 0.6 / sum(p[2] ** 0.6 for p in points)))
         full = surveys[sp.id]
         qs = questions_cache.setdefault(full.questionnaire_id, list(full.questionnaire.questions))
         aspect_effect = {a.id: rng.normal(0, 0.5) for a in full.questionnaire.aspects}
+        comments = demo_comments(sp.organisation.sector) or demo_comments()
         for _ in range(n_sp):
             month_idx = int(rng.integers(0, len(months)))
             month = months[month_idx]
@@ -514,7 +505,7 @@ def _generate_responses(session, rng, points, surveys, quick, months, today, n_t
                         opt = q.options[int(rng.integers(0, len(q.options)))]
                         answer_rows.append(base | dict(question_id=q.id, option_id=opt.id, value=opt.value, satisfied=None))
                 elif q.type == "text" and rng.random() < 0.08:
-                    answer_rows.append(base | dict(question_id=q.id, text=COMMENTS[int(rng.integers(0, len(COMMENTS)))],
+                    answer_rows.append(base | dict(question_id=q.id, text=comments[int(rng.integers(0, len(comments)))],
                                                    satisfied=None))
         if len(answer_rows) > 50000:
             _flush_rows(session, response_rows, answer_rows)

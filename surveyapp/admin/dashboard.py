@@ -34,6 +34,9 @@ from ..extensions import db
 from ..models import CASE_DONE_STATES, SECTORS, Answer, Organisation, Question, Response, ServicePoint, Survey, survey_service_point
 from ..privacy import mask_personal_data
 from ..reports import exports, queries
+from ..themes.labels import POLARITY_LABELS, THEME_LABELS
+from ..themes.lexicon import THEMES
+from ..themes.store import labels_of, theme_counts, with_theme
 from ..reports.filters import FilterError, Filters, parse_filters
 from ..reports.model import SECTOR_LABELS, Report, Row, Section, build_report
 from . import bp
@@ -224,19 +227,29 @@ def comments():
     page = max(request.args.get("page", 1, type=int), 1)
     stmt = queries.comments_query(sp.organisation if sp else org, f, state=state, text=text,
                                   service_point_id=sp.id if sp else None)
+    theme = request.args.get("theme") or None
+    if theme is not None and theme not in THEMES:
+        raise FilterError(_("Chủ đề không hợp lệ."))
+    # Counts per theme among the comments the other filters select; then the theme filter.
+    counts = theme_counts(answer_ids=stmt.with_only_columns(Answer.id).order_by(None))
+    if theme is not None:
+        stmt = stmt.where(with_theme(theme))
     # Each comment shows its service point: loaded for the whole page at once, not one by one.
     stmt = stmt.options(selectinload(Answer.response).joinedload(Response.service_point))
     rows = list(db.session.scalars(stmt.offset((page - 1) * COMMENTS_PER_PAGE).limit(COMMENTS_PER_PAGE + 1)))
     more = len(rows) > COMMENTS_PER_PAGE
     rows = rows[:COMMENTS_PER_PAGE]
     case_of = cases_by_response([a.response_id for a in rows])
+    labels = labels_of([a.id for a in rows])
     items = [(a, mask_personal_data(a.text or ""), clock.to_local(a.submitted_at), case_of.get(a.response_id))
              for a in rows]
     scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
     return render_template("reports/comments.html", items=items, filters=f, f_args=f.args(), state=state, q=text or "",
                            page=page, more=more, scope_args=scope_args, form=OpenCaseForm(),
                            can_handle=current_user.role in WRITE_ROLES, surveys=_survey_choices(), sectors=SECTORS,
-                           case_states=STATE_LABELS, done_states=CASE_DONE_STATES)
+                           case_states=STATE_LABELS, done_states=CASE_DONE_STATES, theme=theme,
+                           theme_counts=counts, theme_labels=THEME_LABELS, labels=labels,
+                           polarity_labels=POLARITY_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..clock import now_utc, to_local, today
 from ..extensions import db
 from ..models import Alert, JobState, KioskDevice, ServicePoint
 from ..privacy import mask_personal_data
+from ..themes import mentions_harassment
 from . import rules
 from .notify import raise_alert
 
@@ -83,6 +84,9 @@ def check_bursts(now: datetime) -> int:
     return raised
 
 
+HARASSMENT_THEME = "nhũng nhiễu, vòi vĩnh (nhận diện tự động)"
+
+
 def check_comments(now: datetime) -> int:
     governed = rules.governing_rules("harassment")
     cursor = _cursor("cursor:harassment")
@@ -94,7 +98,11 @@ def check_comments(now: datetime) -> int:
             rule = governed.get(sp_id)
             if rule is None:
                 continue
+            # The rule's own editable terms, and the harassment theme of the comment classifier
+            # (surveyapp/themes), which also reads teencode and text typed without diacritics.
             terms = rules.matched_terms(text, list(rules.params_of(rule)["terms"]))
+            if not terms and mentions_harassment(text):
+                terms = [HARASSMENT_THEME]
             if not terms:
                 continue
             sp = db.session.get(ServicePoint, sp_id)

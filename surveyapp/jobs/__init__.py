@@ -97,6 +97,12 @@ def _overdue_cases():
     return remind_overdue()
 
 
+def _themes():
+    from ..themes.store import theme_pending
+
+    return theme_pending()
+
+
 def _outbox():
     from ..outbox import deliver_due
 
@@ -110,6 +116,8 @@ JOBS: tuple[Job, ...] = (
         "Alert rules on what was stored since the last run (dissatisfied answers, comments, silent kiosks)"),
     Job("cases", _cases, _every("JOBS_ALERTS_SECONDS"),
         "Cases opened for stored responses that call for one (a dissatisfied rating with a comment, or a contact)"),
+    Job("themes", _themes, _every("JOBS_ALERTS_SECONDS"),
+        "Themes, polarity and flags of the comments stored since the last run"),
     Job("cases-overdue", _overdue_cases, _cron(hour=7, minute=45),
         "E-mails to the assignees of overdue cases"),
     Job("alerts-targets", _evaluate_targets, _cron(hour=6, minute=30),

@@ -45,7 +45,8 @@ def _answer_filter(answer_ids: Iterable[int] | None, service_point_ids: Iterable
                    start: datetime | None, end: datetime | None) -> list:
     clauses = []
     if answer_ids is not None:
-        clauses.append(Answer.id.in_(list(answer_ids)))
+        # A query of answer ids (the comments page's filters) or the ids themselves.
+        clauses.append(Answer.id.in_(answer_ids if isinstance(answer_ids, sa.Select) else list(answer_ids)))
     if service_point_ids is not None:
         clauses.append(Answer.service_point_id.in_(list(service_point_ids)))
     if start is not None:

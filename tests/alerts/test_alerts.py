@@ -109,10 +109,12 @@ def test_harassment_is_found_without_diacritics_and_the_list_is_editable(app, pr
             overall=4)
     comment(province.full_survey, province.point, "Phải có phong bì mới xong.", minutes_ago(20), overall=4)
     comment(province.full_survey, province.point, "Cán bộ nhiệt tình, cảm ơn.", minutes_ago(20), overall=5)
-    comment(province.full_survey, province.point, "Phải chi thêm tiền trà bánh", minutes_ago(20), overall=5)
-    assert alerts.evaluate_frequent() == 2
+    comment(province.full_survey, province.point, "Thêm tiền trà bánh cho nhanh", minutes_ago(20), overall=5)
+    # Not in the rule's list, but the comment classifier's harassment theme reads it (teencode).
+    comment(province.full_survey, province.point, "cb ko lam, bao phai chi moi xong", minutes_ago(20), overall=2)
+    assert alerts.evaluate_frequent() == 3
     found = sorted(sorted(a.details["terms"]) for a in db.session.scalars(sa.select(Alert)))
-    assert found == [["phong bì"], ["tiền cà phê", "đòi tiền"]]
+    assert found == [[alerts.HARASSMENT_THEME], ["phong bì"], ["tiền cà phê", "đòi tiền"]]
 
     rule.params = {"terms": list(rules.DEFAULT_TERMS) + ["tiền trà bánh"]}
     db.session.commit()
