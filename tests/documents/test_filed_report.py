@@ -1,0 +1,119 @@
+"""The filed báo cáo from a real report: read back with python-docx against ``report --format
+json``, rendered by LibreOffice and pdftoppm, from the command line and the workspace form."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+from docx import Document
+from pypdf import PdfReader
+
+from surveyapp.documents import decree30 as d30
+from surveyapp.documents.report import period_label, pct
+
+FROM = (date.today() - timedelta(days=420)).isoformat()
+TO = (date.today() + timedelta(days=1)).isoformat()
+HEADER = ["--number", "12", "--agency", "Sở Nội vụ", "--managing-agency", "UBND tỉnh Khánh An",
+          "--place", "Khánh An", "--date", "2026-12-02", "--signer-prefix", "KT.", "--signer-authority",
+          "Giám đốc", "--signer-title", "Phó Giám đốc", "--signer-name", "Nguyễn Văn A",
+          "--recipient", "UBND tỉnh (để b/c)", "--recipient", "Lưu: VT"]
+
+
+def vn_pct(text: str) -> float:
+    """"89,1%" back to 0.891."""
+    m = re.fullmatch(r"(\d+),(\d)%", text.strip())
+    assert m, text
+    return float(f"{m.group(1)}.{m.group(2)}") / 100
+
+
+@pytest.mark.parametrize("first, last, expected", [
+    (date(2026, 10, 1), date(2026, 12, 31), "quý IV năm 2026"),
+    (date(2026, 3, 1), date(2026, 3, 31), "tháng 3 năm 2026"),
+    (date(2026, 1, 1), date(2026, 6, 30), "6 tháng đầu năm 2026"),
+    (date(2026, 1, 1), date(2026, 12, 31), "năm 2026"),
+    (date(2026, 3, 2), date(2026, 3, 15), "từ ngày 02/03/2026 đến ngày 15/03/2026"),
+])
+def test_period_label(first, last, expected):
+    assert period_label(first, last) == expected
+
+
+def test_vietnamese_percent():
+    assert pct(0.8912) == "89,1%" and pct(0.8912, "en") == "89.1%" and pct(None) == "–"
+
+
+def _cli(app, *args):
+    result = app.test_cli_runner().invoke(args=["report", "--org", "KA", "--from", FROM, "--to", TO, *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_docx_layout_and_numbers_equal_report_json(app, demo, tmp_path):
+    data = json.loads(_cli(app, "--format", "json").output)
+    out = tmp_path / "r.docx"
+    _cli(app, "--format", "docx", "--out", str(out), *HEADER)
+    doc = Document(str(out))
+    s = doc.sections[0]
+    assert round(s.page_width.mm) == 210 and round(s.page_height.mm) == 297
+    assert 20 <= round(s.top_margin.mm) <= 25 and 30 <= round(s.left_margin.mm) <= 35
+    assert 15 <= round(s.right_margin.mm) <= 20
+    left = [p.text for p in doc.tables[0].rows[0].cells[0].paragraphs if p.text]
+    right = [p.text for p in doc.tables[0].rows[0].cells[1].paragraphs if p.text]
+    assert left == ["UBND TỈNH KHÁNH AN", "SỞ NỘI VỤ", "Số: 12/BC-UBND"]
+    assert right == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                     "Khánh An, ngày 02 tháng 12 năm 2026"]
+    runs = [r for p in doc.paragraphs for r in p.runs] + [
+        r for t in doc.tables for row in t.rows for c in row.cells for p in c.paragraphs for r in p.runs]
+    assert {r.font.name for r in runs} == {"Times New Roman"}
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert "BÁO CÁO" in body
+    # No statistical terms in the body before the annex.
+    written = body.split("PHỤ LỤC")[0]
+    for term in ("Wilson", "Newcombe", "khoảng tin cậy", "kiểm định"):
+        assert term not in written
+    # Each section's headline in a sentence and in the table's total row, as the JSON says.
+    tables = doc.tables[1:-1]
+    assert len(tables) == sum(1 for sec in data["sections"] if sec["units"])
+    for sec in data["sections"]:
+        h = sec["headline"]
+        if h["estimate"] is None:
+            continue
+        sentence = f"đạt {pct(h['estimate'])}; với số phiếu thu được, giá trị thực nằm trong khoảng từ " \
+                   f"{pct(h['low'])} đến {pct(h['high'])}"
+        assert sentence in written
+        assert abs(vn_pct(pct(h["estimate"])) - h["estimate"]) < 0.0005
+    for t, sec in zip(tables, [x for x in data["sections"] if x["units"]]):
+        cells = [[c.text for c in row.cells] for row in t.rows][1:]
+        assert [r[0] for r in cells[:-1]] == [u["label"] for u in sec["units"]]
+        for r, u in zip(cells, sec["units"]):
+            assert abs(vn_pct(r[1]) - u["estimate"]["estimate"]) < 0.0005
+            assert int(r[3]) == u["estimate"]["n"]
+        assert abs(vn_pct(cells[-1][1]) - sec["headline"]["estimate"]) < 0.0005
+    for sec in data["sections"]:
+        for u in sec["units"]:
+            assert "indicator_766" in u
+
+
+def test_pdf_nothing_in_the_right_margin(app, demo, tmp_path):
+    if not d30.soffice() or not shutil.which("pdftoppm"):
+        pytest.fail("LibreOffice or pdftoppm missing: `make test` installs libreoffice-writer-nogui and poppler-utils")
+    out = tmp_path / "r.pdf"
+    _cli(app, "--format", "pdf", "--out", str(out), *HEADER)
+    reader = PdfReader(str(out))
+    assert len(reader.pages) >= 2
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in reader.pages[0].extract_text()
+    assert "Nơi nhận" in reader.pages[-1].extract_text()
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(out), str(tmp_path / "p")], check=True)
+    from PIL import Image
+
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert pngs
+    for png in pngs:
+        img = Image.open(png).convert("L")
+        margin = int(img.width * 12 / 210)
+        strip = img.crop((img.width - margin, 0, img.width, img.height))
+        assert strip.getextrema()[0] > 200, f"{png.name}: ink in the right margin"
