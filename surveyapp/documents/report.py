@@ -85,7 +85,9 @@ def period_label(first: date, last: date, language: str = "vi") -> str:
 def _verdict_sentence(s: Section, lang: str) -> str:
     if s.target is None:
         return _("Chưa có chỉ tiêu để so sánh.")
-    target = _("chỉ tiêu %(bar)s (%(origin)s)", bar=s.target.label.replace(".", ","), origin=s.target.origin_label)
+    bar = pct(s.target.value, lang, digits=0)
+    target = (_("chỉ tiêu trên %(bar)s (%(origin)s)", bar=bar, origin=s.target.origin_label) if s.target.strict else
+              _("chỉ tiêu từ %(bar)s trở lên (%(origin)s)", bar=bar, origin=s.target.origin_label))
     status = s.verdict.status
     if status == "met":
         return _("Kết quả này đạt %(target)s.", target=target)
@@ -153,7 +155,7 @@ def _section_paragraphs(s: Section, lang: str) -> list:
     return out
 
 
-def unit_table(s: Section, lang: str) -> Table:
+def unit_table(s: Section, lang: str, number: int = 1) -> Table:
     """The dashboard's unit table: index, interval, responses, verdict (and Decision 766)."""
     rows = [[u.label, pct(u.estimate.estimate, lang), f"{pct(u.estimate.low, lang)} – {pct(u.estimate.high, lang)}",
              str(u.estimate.n), u.verdict.label,
@@ -161,8 +163,8 @@ def unit_table(s: Section, lang: str) -> Table:
     rows.append([_("Toàn bộ"), pct(s.headline.estimate, lang),
                  f"{pct(s.headline.low, lang)} – {pct(s.headline.high, lang)}", str(s.headline.n), s.verdict.label, ""])
     return Table([_("Đơn vị"), _("Chỉ số"), _("Khoảng"), _("Số phiếu"), _("Đánh giá"), _("QĐ 766")], rows,
-                 caption=_("Bảng %(n)s. %(title)s theo đơn vị", n="%(n)s", title=s.title),
-                 widths=[3.2, 1.3, 2.4, 1.2, 1.8, 1.2], numeric={1, 2, 3, 5})
+                 caption=_("Bảng %(n)s. %(title)s theo đơn vị", n=number, title=s.title),
+                 widths=[2.9, 1.2, 2.3, 1.6, 1.8, 1.3], numeric={1, 2, 3, 5})
 
 
 def filed_report(report: Report, header: FiledHeader, language: str = "vi",
@@ -176,7 +178,7 @@ def filed_report(report: Report, header: FiledHeader, language: str = "vi",
 def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocument:
     period = period_label(h.first, h.last, lang)
     body: list = [Heading(_("I. KẾT QUẢ CHUNG"))]
-    body.append(Paragraph(_("Trong %(period)s, %(n)s lượt người dân, tổ chức đã đánh giá các dịch vụ của "
+    body.append(Paragraph(_("Trong kỳ báo cáo (%(period)s), %(n)s lượt người dân, tổ chức đã đánh giá các dịch vụ của "
                             "%(scope)s.", period=period, n=report.respondents, scope=report.scope_label)))
     if cases and cases[1]:
         body.append(Paragraph(_("Trong kỳ có %(due)s phản ánh, kiến nghị đến hạn xử lý; %(ok)s phản ánh được "
@@ -189,13 +191,11 @@ def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocu
     for s in report.sections:
         if s.units:
             n += 1
-            t = unit_table(s, lang)
-            t.caption = t.caption.replace("%(n)s", str(n))
-            body.append(t)
+            body.append(unit_table(s, lang, n))
     body.append(Heading(_("III. PHỤ LỤC: PHƯƠNG PHÁP")))
-    body.append(Paragraph(_("Khoảng giá trị của mỗi chỉ số là khoảng tin cậy 95%% (khoảng Wilson cho tỷ lệ, "
+    body.append(Paragraph(_("Khoảng giá trị của mỗi chỉ số là khoảng tin cậy 95% (khoảng Wilson cho tỷ lệ, "
                             "có tính hiệu ứng thiết kế khi một người trả lời nhiều câu). Kết luận đạt hay "
-                            "không đạt chỉ tiêu dùng kiểm định một phía mức 5%%; khi khoảng chứa chỉ tiêu, "
+                            "không đạt chỉ tiêu dùng kiểm định một phía mức 5%; khi khoảng chứa chỉ tiêu, "
                             "kết luận là chưa đủ căn cứ.")))
     body.append(Paragraph(_("Thay đổi so với kỳ trước được đánh giá bằng khoảng Newcombe cho hiệu hai tỷ lệ: "
                             "thay đổi là thực chất khi khoảng này không chứa 0.")))
