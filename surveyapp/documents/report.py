@@ -246,3 +246,18 @@ def filed_bytes(report: Report, header: FiledHeader, fmt: str, language: str = "
 
     docx = to_docx(filed_report(report, header, language, cases=cases_on_time(report)))
     return docx_to_pdf(docx) if fmt == "pdf" else docx
+
+
+PERIOD_KINDS = ("month", "quarter", "half", "year", "custom")
+
+
+def period_dates(kind: str, year: int, number: int = 1) -> tuple[date, date]:
+    """First and last day of month ``number``, quarter ``number``, half ``number`` or the year."""
+    if kind == "year":
+        return date(year, 1, 1), date(year, 12, 31)
+    months = {"month": 1, "quarter": 3, "half": 6}[kind]
+    if not 1 <= number <= 12 // months:
+        raise ValueError(_("Số kỳ không hợp lệ: %(n)s.", n=number))
+    first_month = (number - 1) * months + 1
+    last_month = first_month + months - 1
+    return date(year, first_month, 1), date(year, last_month, calendar.monthrange(year, last_month)[1])

@@ -117,3 +117,76 @@ def test_pdf_nothing_in_the_right_margin(app, demo, tmp_path):
         margin = int(img.width * 12 / 210)
         strip = img.crop((img.width - margin, 0, img.width, img.height))
         assert strip.getextrema()[0] > 200, f"{png.name}: ink in the right margin"
+
+
+# ---------------------------------------------------------------------------------------------
+# The workspace form
+
+
+def _org(code):
+    import sqlalchemy as sa
+
+    from surveyapp.extensions import db
+    from surveyapp.models import Organisation
+
+    return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
+
+
+def _login(client, username, token=None):
+    data = {"username": username, "password": "demo12345"}
+    if token:
+        data["csrf_token"] = token
+    assert client.post("/login", data=data).status_code == 302
+
+
+def _form(org_id, **extra):
+    data = {"organisation_id": org_id, "kind": "year", "year": date.today().year, "signer_title": "Giám đốc",
+            "signer_name": "Nguyễn Văn B", "doc_number": "7", "recipients": "Sở Nội vụ\nLưu: VT", "fmt": "docx"}
+    data.update(extra)
+    return data
+
+
+def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo):
+    hospital, commune = _org("KA-BVDK"), _org("KA-TANPHU")
+    viewer = app.test_client()
+    _login(viewer, "benhvien")
+    assert viewer.get("/admin/reports/filed").status_code == 200
+    response = viewer.post("/admin/reports/filed", data=_form(hospital.id))
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    doc = Document(io.BytesIO(response.data))
+    left = [p.text for p in doc.tables[0].rows[0].cells[0].paragraphs if p.text]
+    assert left[-1] == "Số: 7/BC-UBND"
+    assert any(f"năm {date.today().year}" in p.text for p in doc.paragraphs)
+    manager = app.test_client()
+    _login(manager, "tanphu")
+    assert manager.post("/admin/reports/filed", data=_form(hospital.id)).status_code == 404
+    assert manager.get(f"/admin/reports/filed?org={hospital.id}").status_code == 404
+    assert manager.get(f"/admin/reports/filed?org={commune.id}").status_code == 200
+    # A bad period is refused with a message, not a file.
+    refused = manager.post("/admin/reports/filed", data=_form(commune.id, kind="quarter", number=5))
+    assert refused.status_code == 422 and "Content-Disposition" not in refused.headers
+
+
+def test_form_refuses_a_post_without_csrf_token(app, demo, make_app):
+    csrf_app = make_app(WTF_CSRF_ENABLED=True)
+    client = csrf_app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/login").get_data(as_text=True)).group(1)
+    _login(client, "benhvien", token)
+    with csrf_app.app_context():
+        hospital_id = _org("KA-BVDK").id
+    response = client.post("/admin/reports/filed", data=_form(hospital_id))
+    assert response.status_code == 400 and "Content-Disposition" not in response.headers
+    page = client.get("/admin/reports/filed").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/admin/reports/filed", data=_form(hospital_id, csrf_token=token))
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment;")
+
+
+def test_english_on_request(app, demo, tmp_path):
+    out = tmp_path / "en.docx"
+    _cli(app, "--format", "docx", "--out", str(out), "--lang", "en", *HEADER)
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "REPORT" in text and "I. OVERALL RESULTS" in text
+    assert re.search(r"\d+\.\d% and \d+\.\d%", text) and not re.search(r"\d+,\d%", text)
