@@ -190,3 +190,29 @@ def test_english_on_request(app, demo, tmp_path):
     text = "\n".join(p.text for p in Document(str(out)).paragraphs)
     assert "REPORT" in text and "I. OVERALL RESULTS" in text
     assert re.search(r"\d+\.\d% and \d+\.\d%", text) and not re.search(r"\d+,\d%", text)
+
+
+def test_indicator_766_in_json_and_in_the_document(app, demo, tmp_path):
+    from datetime import datetime
+
+    from surveyapp.extensions import db
+    from surveyapp.models import Dossier
+
+    commune = _org("KA-TANPHU")
+    day = datetime.combine(date.today() - timedelta(days=10), datetime.min.time())
+    for i in range(4):
+        db.session.add(Dossier(organisation_id=commune.id, code=f"HS-{i}", code_hash=f"h{i}", received_at=day,
+                               due_at=day + timedelta(days=3), returned_at=day + timedelta(days=1), channel="online"))
+    db.session.commit()
+    data = json.loads(_cli(app, "--format", "json").output)
+    units = {u["label"]: u for sec in data["sections"] for u in sec["units"]}
+    assert units["UBND xã Tân Phú"]["indicator_766"]["value"] == 1.0
+    assert units["UBND xã Hòa Bình"]["indicator_766"] is None
+    out = tmp_path / "r.docx"
+    _cli(app, "--format", "docx", "--out", str(out), *HEADER)
+    doc = Document(str(out))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "UBND xã Tân Phú 100,0%" in text
+    assert "coi mọi hồ sơ không được đánh giá là hài lòng" in text
+    row = [[c.text for c in r.cells] for t in doc.tables[1:-1] for r in t.rows if r.cells[0].text == "UBND xã Tân Phú"][0]
+    assert row[-1] == "100,0%"
