@@ -155,6 +155,8 @@ class Defaults:
 
     # Reports read precomputed rollups of complete months and days (False: raw answers only).
     REPORT_ROLLUPS = True
+    # The symbol after the number of a filed báo cáo ("Số: 12/BC-UBND"), Decree 30 Appendix VI.
+    REPORT_NUMBER_SYMBOL = "BC-UBND"
 
     # The public page of a published organisation (/p/<code>): a unit with fewer responses in
     # the period is shown as "not enough responses"; the licence of its open data; how long a

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     cases,
     dashboard,
     dossiers,
+    filed,
     kiosks,
     navigation,
     organisations,

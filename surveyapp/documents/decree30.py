@@ -292,6 +292,10 @@ def _figure(doc, block: Figure) -> None:
 def _closing(doc, d: FiledDocument) -> None:
     left_w, right_w = Mm(75), TEXT_WIDTH - Mm(75)
     table = _layout_table(doc, (left_w, right_w))
+    # The recipients and the signature stay together on one page.
+    cant_split = OxmlElement("w:cantSplit")
+    cant_split.set(qn("w:val"), "true")
+    table.rows[0]._tr.get_or_add_trPr().append(cant_split)
     left, right = table.rows[0].cells
     _para(left, "Nơi nhận:" if d.language == "vi" else "Recipients:", RECIPIENTS_TITLE_PT, bold=True,
           italic=True, align=WD_ALIGN_PARAGRAPH.LEFT)

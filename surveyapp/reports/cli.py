@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Organisation, ReportRollup
 from .exports import inert
 from .filters import FilterError, month_key, parse_filters
+from .decision766 import attach_indicator_766
 from .model import Report, build_report
 from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
 from .verdicts import TargetRef
@@ -46,12 +47,25 @@ def report_table_rows(report: Report) -> list[list[str]]:
 @click.option("--org", "org_code", required=True, help="Organisation code: the subtree to report on.")
 @click.option("--from", "date_from", help="First day (YYYY-MM-DD); default: twelve months back.")
 @click.option("--to", "date_to", help="Last day (YYYY-MM-DD); default: today.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "docx", "pdf"]), default="table",
+              show_default=True, help="docx/pdf: the filed báo cáo (Decree 30 layout); needs --out.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="File for docx/pdf.")
 @click.option("--include-flagged", is_flag=True, help="Count flagged responses too.")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--number", default="", help="Document number (empty: left for the clerk).")
+@click.option("--symbol", default=None, help="Number symbol; default: the REPORT_NUMBER_SYMBOL setting.")
+@click.option("--agency", default=None, help="Issuing agency; default: the organisation's name.")
+@click.option("--managing-agency", default="", help="Managing agency, above the issuing one.")
+@click.option("--place", default="", help="Place in the date line.")
+@click.option("--date", "issued", default=None, help="Date of the document (YYYY-MM-DD); default: today.")
+@click.option("--signer-prefix", default="", help="TM., KT., Q. or empty.")
+@click.option("--signer-authority", default="")
+@click.option("--signer-title", default="")
+@click.option("--signer-name", default="")
+@click.option("--recipient", "recipients", multiple=True, help="A recipient (repeat the option).")
 @with_appcontext
 def report_command(org_code: str, date_from: str | None, date_to: str | None, fmt: str, include_flagged: bool,
-                   lang: str) -> None:
+                   lang: str, out_path: str | None = None, **header) -> None:
     """Print indices, intervals and target status for an organisation subtree.
 
     Complete months and days are read from the rollups, built on first use; run
@@ -59,10 +73,12 @@ def report_command(org_code: str, date_from: str | None, date_to: str | None, fm
     """
     # Labels are translated per request; a request context carries the chosen language.
     with current_app.test_request_context(query_string={"lang": lang}):
-        _report_command(org_code, date_from, date_to, fmt, include_flagged, lang)
+        _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, out_path, header)
 
 
-def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang) -> None:
+def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, out_path=None, header=None) -> None:
+    if fmt in ("docx", "pdf") and not out_path:
+        raise click.BadParameter("--format docx/pdf writes a file: give --out FILE", param_hint="--out")
     org = db.session.scalar(sa.select(Organisation).where(Organisation.code == org_code))
     if org is None:
         raise click.BadParameter(f"no organisation with code {org_code!r}", param_hint="--org")
@@ -70,7 +86,19 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang) ->
         f = parse_filters({"from": date_from, "to": date_to, "include_flagged": "1" if include_flagged else "0"})
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
-    report = build_report(org, f, lang=lang)
+    report = attach_indicator_766(build_report(org, f, lang=lang))
+    if fmt in ("docx", "pdf"):
+        from ..documents.report import filed_bytes, header_from
+
+        try:
+            h = header_from(org, f, **header)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        data = filed_bytes(report, h, fmt, lang)
+        with open(out_path, "wb") as fh:
+            fh.write(data)
+        click.echo(f"{out_path}: {len(data)} bytes")
+        return
     header = ["survey", "unit", "index", "low", "high", "n", "target", "target_source", "status"]
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

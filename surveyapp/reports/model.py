@@ -50,6 +50,9 @@ class Row:
     previous: Estimate | None = None
     change: tuple[float, float, float] | None = None  # difference, low, high (Newcombe)
     funnel: tuple[float, float, float, float] | None = None  # 95% and 99.8% limits at this n
+    # Decision 766's dossier-based indicator (units only; None where no dossiers): see
+    # reports.decision766.attach_indicator_766.
+    indicator_766: dict | None = None
 
 
 @dataclass
