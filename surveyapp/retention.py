@@ -59,17 +59,15 @@ def mask_old_comments(now: datetime) -> int:
             changed += len(updates)
 
 
-def delete_answers_of(response_ids: list[int]) -> None:
-    """Delete the answers (and what the classifier read in them) of these responses."""
-    answers = sa.select(Answer.id).where(Answer.response_id.in_(response_ids))
+def delete_answers(answers) -> None:
+    """Delete these answers (ids, or a select of ids) and what the classifier read in them."""
     db.session.execute(sa.update(Case).where(Case.answer_id.in_(answers)).values(answer_id=None)
                        .execution_options(synchronize_session=False))
     db.session.execute(sa.delete(CommentTheme).where(CommentTheme.answer_id.in_(answers))
                        .execution_options(synchronize_session=False))
     db.session.execute(sa.delete(CommentLabel).where(CommentLabel.answer_id.in_(answers))
                        .execution_options(synchronize_session=False))
-    db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(response_ids))
-                       .execution_options(synchronize_session=False))
+    db.session.execute(sa.delete(Answer).where(Answer.id.in_(answers)).execution_options(synchronize_session=False))
 
 
 def delete_old_raw(now: datetime) -> int:
@@ -100,7 +98,7 @@ def delete_old_raw(now: datetime) -> int:
                                       .order_by(Response.id).limit(BATCH)))
         if not ids:
             return deleted
-        delete_answers_of(ids)
+        delete_answers(sa.select(Answer.id).where(Answer.response_id.in_(ids)))
         db.session.execute(sa.delete(Response).where(Response.id.in_(ids)).execution_options(synchronize_session=False))
         db.session.commit()
         deleted += len(ids)
