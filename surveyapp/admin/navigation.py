@@ -30,6 +30,7 @@ NAV = (
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
     ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
     ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
+    ("admin.privacy", N_("Dữ liệu cá nhân"), WRITE_ROLES),
     ("admin.holidays", N_("Ngày nghỉ"), None),
     ("admin.audit_log", N_("Nhật ký thay đổi"), None),
 )
