@@ -33,11 +33,9 @@ class ContactSearchForm(AdminForm):
             raise ValidationError(_("Không phải địa chỉ email hay số điện thoại."))
 
 
-def _contact() -> str:
-    contact = session.get(SESSION_KEY)
-    if not contact:
-        abort(404)
-    return contact
+def _contact() -> str | None:
+    """The contact last searched for in this session (None: search first)."""
+    return session.get(SESSION_KEY)
 
 
 @bp.route("/privacy", methods=["GET", "POST"])
@@ -61,7 +59,10 @@ def privacy():
 def privacy_export():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    rows = export_rows(find_by_contact(_contact(), scope_root()))
+    contact = _contact()
+    if not contact:
+        return redirect(url_for("admin.privacy"))
+    rows = export_rows(find_by_contact(contact, scope_root()))
     header = [_("Mã phiếu"), _("Thời điểm"), _("Mã điểm phục vụ"), _("Điểm phục vụ"), _("Liên hệ"), _("Góp ý")]
     return HttpResponse(csv_chunks(header, rows), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="du-lieu-ca-nhan.csv"'})
@@ -71,6 +72,8 @@ def privacy_export():
 @login_required_role(*WRITE_ROLES)
 def privacy_erase():
     contact = _contact()
+    if not contact:
+        return redirect(url_for("admin.privacy"))
 
     def do():
         count = erase_contact(contact, current_user, scope_root())

@@ -49,3 +49,9 @@ def test_erase_needs_the_csrf_token(app, world, as_user):
     app.config["WTF_CSRF_ENABLED"] = False
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.contact.is_not(None))) == 1
+
+
+def test_erase_without_a_search_goes_back_to_the_search(world, as_user):
+    client = as_user(world.a.manager)
+    r = client.get("/admin/privacy/erase")
+    assert r.status_code == 302 and r.location.endswith("/admin/privacy")
