@@ -81,6 +81,16 @@ class Defaults:
     # Cases: the deadline in working days when an organisation and its ancestors set none.
     CASE_DEADLINE_WORKING_DAYS = 5
 
+    # Personal data (docs/PRIVACY.md, surveyapp/retention.py). Contacts are erased this many
+    # days after the response, or as soon as its case is closed; comments keep only their
+    # masked text after this many months; raw responses older than this many years are deleted
+    # once the report rollups cover their months (None keeps them).
+    RETENTION_CONTACT_DAYS = 90
+    RETENTION_COMMENT_MONTHS = 12
+    RETENTION_RAW_YEARS: int | None = None
+    # Roles that see comments on health services unmasked (sensitive data under Decree 13/2023).
+    SENSITIVE_COMMENT_ROLES: tuple[str, ...] = ("admin",)
+
     # Requests larger than this are refused before they are read.
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

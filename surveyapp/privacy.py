@@ -121,3 +121,19 @@ def contact_kind(contact: str | None) -> str | None:
     if _PHONE.fullmatch(contact):
         return "phone"
     return None
+
+
+SENSITIVE_SECTORS = ("health",)
+
+
+def is_sensitive(response) -> bool:
+    """A response on a health service (its questionnaire's or its organisation's sector): its
+    comments are sensitive data under Decree 13/2023 and Law 91/2025."""
+    survey = response.survey
+    return survey.questionnaire.sector in SENSITIVE_SECTORS or survey.organisation.sector in SENSITIVE_SECTORS
+
+
+def may_see_unmasked(response, user) -> bool:
+    """Whether ``user`` may read ``response``'s comments as written, as far as sensitivity goes:
+    sensitive ones only with a role in ``SENSITIVE_COMMENT_ROLES``."""
+    return not is_sensitive(response) or user.role in current_app.config["SENSITIVE_COMMENT_ROLES"]

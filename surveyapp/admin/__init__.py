@@ -16,6 +16,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     kiosks,
     navigation,
     organisations,
+    privacy,
     profile,
     publication,
     questionnaires,

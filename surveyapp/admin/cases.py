@@ -39,7 +39,7 @@ from ..cases import service
 from ..clock import now_utc, to_local, today
 from ..extensions import db
 from ..models import Answer, AuditEvent, Case, CaseDeadline, Organisation, ServicePoint, User
-from ..privacy import contact_kind, mask_personal_data
+from ..privacy import contact_kind, mask_personal_data, may_see_unmasked
 from .. import workdays
 from . import audit, bp
 from .audit import changes
@@ -215,7 +215,9 @@ def case_detail(case_id: int):
     case = case_in_scope(case_id)
     response = case.response
     plain = may_see_contacts()
-    comments = [(a.question.text(current_language()), a.text if plain else mask_personal_data(a.text))
+    # Comments on health services are sensitive: unmasked only for the roles granted that right.
+    plain_text = plain and may_see_unmasked(response, current_user)
+    comments = [(a.question.text(current_language()), a.text if plain_text else mask_personal_data(a.text))
                 for a in sorted(response.answers, key=lambda a: a.id) if a.text and a.question.type == "text"]
     history = list(db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.object_type == "Case", AuditEvent.object_id == str(case.id))
@@ -233,7 +235,7 @@ def case_detail(case_id: int):
         origins=service.ORIGIN_LABELS, overdue=service.is_overdue(case), late=service.resolved_late(case),
         due_on=workdays.due_on(case.due_at), local=_local, name=_name, contact=contact if plain else None,
         contact_kind=contact_kind(contact) if contact else None, plain=plain,
-        resolution=case.resolution if plain else mask_personal_data(case.resolution or ""))
+        resolution=case.resolution if plain_text else mask_personal_data(case.resolution or ""))
 
 
 @bp.route("/cases/<int:case_id>/transition", methods=["POST"])

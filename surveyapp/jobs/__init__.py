@@ -103,6 +103,12 @@ def _themes():
     return theme_pending()
 
 
+def _retention():
+    from ..retention import apply_retention
+
+    return apply_retention()
+
+
 def _outbox():
     from ..outbox import deliver_due
 
@@ -126,6 +132,8 @@ JOBS: tuple[Job, ...] = (
         "Summaries of the alert e-mails held back by a cap or quiet hours"),
     Job("digests", _digests, _cron(minute=5), "Daily, weekly and monthly digests"),
     Job("report-refresh", _report_refresh, _cron(hour=1, minute=30), "Nightly report rollups"),
+    Job("retention", _retention, _cron(hour=2, minute=15),
+        "Retention of personal data: contacts erased, old comments masked, old raw responses reduced to rollups"),
     Job("outbox", _outbox, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls",
         exclusive=False),
 )
