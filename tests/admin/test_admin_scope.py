@@ -221,6 +221,9 @@ def test_manager_sees_its_own_side(app, world, as_user):
 
 # Each user's own preferences and notification list: every role changes its own.
 SELF_SERVICE = {"admin.profile", "admin.notifications_read"}
+# A POST that only renders a document from numbers the viewer may read (the filed report form):
+# answered, never refused as a change, and it changes nothing (the audit count below).
+READS_BY_POST = {"admin.filed_report"}
 
 
 def test_viewer_changes_nothing(app, world, as_user):
@@ -233,6 +236,9 @@ def test_viewer_changes_nothing(app, world, as_user):
         for method in set(methods(rule)) - {"GET"}:
             for data in hostile_forms(world):
                 response = client.open(url, method=method, data=data)
+                if rule.endpoint in READS_BY_POST:
+                    assert response.status_code in (200, 404, 422), (method, url, response.status_code)
+                    continue
                 assert response.status_code == 403, (method, url, response.status_code)
     assert audit_count() == events
 

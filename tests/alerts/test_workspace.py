@@ -34,10 +34,10 @@ def test_a_manager_acknowledges_then_closes_and_the_unread_count_falls(app, prov
     client = signed_in(app, province.manager)
     page = client.get("/admin/alerts").get_data(as_text=True)
     assert "Quầy Tư pháp" in page
-    assert re.search(r'class="badge"[^>]*>1<', page)  # one unread in the header
+    assert re.search(r'class="badge count"[^>]*>1<', page)  # one unread in the header
 
     assert client.get(f"/admin/alerts/{alert.id}").status_code == 200  # reading it marks it read
-    assert not re.search(r'class="badge"[^>]*>\d', client.get("/admin/notifications").get_data(as_text=True))
+    assert not re.search(r'class="badge count"[^>]*>\d', client.get("/admin/notifications").get_data(as_text=True))
     assert client.post(f"/admin/alerts/{alert.id}/acknowledge").status_code == 302
     db.session.expire_all()
     assert alert.state == "acknowledged" and alert.acknowledged_by_id == province.manager.id
