@@ -40,6 +40,7 @@ from ..clock import now_utc, to_local, today
 from ..extensions import db
 from ..models import Answer, AuditEvent, Case, CaseDeadline, Organisation, ServicePoint, User
 from ..privacy import contact_kind, mask_personal_data, may_see_unmasked
+from ..reports.exports import inert
 from .. import workdays
 from . import audit, bp
 from .audit import changes
@@ -164,7 +165,7 @@ def _export_rows(f: service.CaseFilters):
     now = now_utc()
     for c in db.session.scalars(_query(f)):
         resolved = _local(c.resolved_at)
-        yield [service.inert(v) for v in (
+        yield [inert(v) for v in (
             c.id, to_local(c.opened_at).strftime("%Y-%m-%d %H:%M"), _name(c.service_point),
             _name(c.service_point.organisation), str(service.STATE_LABELS[c.state]),
             workdays.due_on(c.due_at).isoformat(), _("Có") if service.is_overdue(c, now) else _("Không"),

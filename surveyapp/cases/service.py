@@ -505,19 +505,6 @@ def comments_handled_condition(response_id_column):
     return response_id_column.in_(sa.select(Case.response_id).where(Case.state.in_(CASE_DONE_STATES)))
 
 
-# Characters that make a spreadsheet read a cell as a formula (or split it). The reports area has
-# its own copy of this rule; the two are to become one.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def inert(value):
-    """A value safe to put in a CSV or XLSX cell: text that a spreadsheet could take for a formula
-    gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 # Responses that commit out of id order (concurrent transactions) still fall inside this window
 # of the next scan; opening stays idempotent whatever the overlap.
 SCAN_OVERLAP = 1000
