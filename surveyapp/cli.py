@@ -104,6 +104,9 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
     from .alerts.demo import seed_alert_demo
 
     seed_alert_demo()
+    from .documents.subscriptions import seed_demo_subscription
+
+    seed_demo_subscription()
     click.echo(
         f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "
         f"{summary['responses']} responses."

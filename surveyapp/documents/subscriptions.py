@@ -330,3 +330,19 @@ def send_due_reports(today: date | None = None) -> int:
     if failed:  # recorded on the job's row; the next run tries these again
         raise RuntimeError(f"report subscriptions failed: {failed}")
     return queued
+
+
+def seed_demo_subscription() -> ReportSubscription | None:
+    """What ``seed-demo`` adds: the province's monthly report to the administrator, the month
+    just closed included, so that the worker's first run puts one in the mail folder."""
+    org = db.session.scalar(sa.select(Organisation).where(Organisation.code == "KA"))
+    admin = db.session.scalar(sa.select(User).where(User.username == "admin"))
+    if org is None or admin is None or not admin.email:
+        return None
+    sub = subscribe(org, SubscriptionInput(period_kind="month", formats=("docx", "pdf"), language="vi",
+                                           signer_title="Chủ tịch", signer_prefix="TM.",
+                                           signer_authority="Ủy ban nhân dân", recipients=[admin],
+                                           filed_recipients=("Văn phòng UBND tỉnh", "Lưu: VT"), send_last=True),
+                    scope_root=None, created_by=admin)
+    db.session.commit()
+    return sub
