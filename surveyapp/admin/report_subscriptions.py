@@ -108,7 +108,7 @@ def report_subscription_new():
             getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
         else:
             audit.record("report_subscription.create", sub,
-                         after=audit.snapshot(sub, extra={"recipients": [u.username for u in sub.recipients]}))
+                         after=audit.snapshot(sub, extra={"recipients": sorted(u.username for u in sub.recipients)}))
             db.session.commit()
             flash(_("Đã đăng ký gửi báo cáo định kỳ."), "success")
             return redirect(url_for("admin.report_subscriptions"))
