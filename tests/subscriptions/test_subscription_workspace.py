@@ -109,7 +109,7 @@ def test_pause_and_delete_ask_first_and_are_audited(app, province):
     assert "Tạm dừng gửi báo cáo định kỳ?" in client.get(f"/admin/report-subscriptions/{sub_id}/toggle").get_data(
         as_text=True)
     assert client.post(f"/admin/report-subscriptions/{sub_id}/toggle").status_code == 302
-    assert "Tạm dừng" in client.get("/admin/report-subscriptions").get_data(as_text=True)
+    assert "Đang tạm dừng" in client.get("/admin/report-subscriptions").get_data(as_text=True)
     assert client.post(f"/admin/report-subscriptions/{sub_id}/delete").status_code == 302
     assert count() == 0
     actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
