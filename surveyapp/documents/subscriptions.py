@@ -341,7 +341,7 @@ def seed_demo_subscription() -> ReportSubscription | None:
         return None
     sub = subscribe(org, SubscriptionInput(period_kind="month", formats=("docx", "pdf"), language="vi",
                                            signer_title="Chủ tịch", signer_prefix="TM.",
-                                           signer_authority="Ủy ban nhân dân", recipients=[admin],
+                                           signer_authority="Ủy ban nhân dân", place="Khánh An", recipients=[admin],
                                            filed_recipients=("Văn phòng UBND tỉnh", "Lưu: VT"), send_last=True),
                     scope_root=None, created_by=admin)
     db.session.commit()
