@@ -168,6 +168,13 @@ def test_e_mail_body_names_only_its_recipient(app, province, smtp):
     for other in ("Lê Văn Tỉnh", "tinh", "xamot@", "Nguyễn Văn Ký", "%"):
         assert other not in body
     assert str(by_to["xamot@example.gov.vn"]["Subject"]) == "Báo cáo định kỳ quý IV năm 2026: UBND xã Một"
+    # The recipient finds it under the deliveries, with its attachment named.
+    client = app.test_client()
+    client.post("/login", data={"username": "xamot", "password": "secret-pass-1"})
+    mine = [i for i in queued() if i.user_id == province.manager.id]
+    assert len(mine) == 1
+    page = client.get(f"/admin/deliveries/{mine[0].id}").get_data(as_text=True)
+    assert "Tệp đính kèm" in page and "bao-cao-P-C-2026-10-01-2026-12-31.docx" in page
 
 
 def test_folder_channel_writes_the_attachment_too(app, province, tmp_path, monkeypatch):
