@@ -61,6 +61,7 @@ demo: install
 	@echo "  Officials sign in at    http://$(HOST):$(PORT)/admin/   as  admin / demo12345"
 	@echo "  A citizen survey:       $$($(FLASK) service-points --format url 2>/dev/null | head -n 1)"
 	@echo "  Alerts and e-mails:     http://$(HOST):$(PORT)/admin/alerts  and  /admin/deliveries (files in instance/mail/)"
+	@echo "  Scheduled reports:      http://$(HOST):$(PORT)/admin/report-subscriptions  (last month's báo cáo lands in instance/mail/ at the worker's first run)"
 	@echo ""
 	@# The worker runs beside the web server and stops with it.
 	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \

@@ -17,6 +17,7 @@ from .jobs import cli as jobs_cli
 from .alerts import cli as alerts_cli
 from .citizen import cli as citizen_cli
 from .dossiers import cli as dossiers_cli
+from .documents import cli as documents_cli
 from . import contacts
 from .extensions import db
 from .i18n import compile_catalogue
@@ -29,7 +30,7 @@ from .models import ROLES, Organisation, User
 AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
                  cases_cli.commands, jobs_cli.commands, alerts_cli.commands,
                  public_cli.commands, dossiers_cli.commands, themes_cli.commands,
-                 contacts.commands)
+                 contacts.commands, documents_cli.commands)
 
 
 def init_app(app: Flask) -> None:
@@ -103,6 +104,9 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
     from .alerts.demo import seed_alert_demo
 
     seed_alert_demo()
+    from .documents.subscriptions import seed_demo_subscription
+
+    seed_demo_subscription()
     click.echo(
         f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "
         f"{summary['responses']} responses."

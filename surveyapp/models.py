@@ -972,3 +972,95 @@ def subtree_filter(column, org: Organisation):
     """SQL condition: ``column`` (an organisation id) lies in ``org``'s subtree."""
     sub = sa.select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
     return column.in_(sub)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduled filed reports (surveyapp/documents/subscriptions.py): an organisation's báo cáo sent
+# to accounts after each period closes, and the files e-mails carry (surveyapp/outbox.py).
+
+SUBSCRIPTION_PERIODS = ("month", "quarter", "half", "year")
+REPORT_LANGUAGES = ("vi", "en")
+
+
+class ReportSubscription(db.Model):
+    """An organisation's filed report, sent after each period of ``period_kind`` closes to the
+    ``recipients`` (accounts, never typed addresses). The first period sent is the one that
+    ends on or after ``starts_on``; the header fields are those of the filed-report form."""
+
+    __tablename__ = "report_subscription"
+    __table_args__ = (
+        sa.CheckConstraint(_in("period_kind", SUBSCRIPTION_PERIODS), name="period_kind"),
+        sa.CheckConstraint(_in("language", REPORT_LANGUAGES), name="language"),
+        sa.CheckConstraint("want_docx OR want_pdf", name="format"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    period_kind: Mapped[str] = mapped_column(sa.String(8))
+    want_docx: Mapped[bool] = mapped_column(default=True)
+    want_pdf: Mapped[bool] = mapped_column(default=False)
+    language: Mapped[str] = mapped_column(sa.String(2), default="vi")
+    managing_agency: Mapped[str | None] = mapped_column(sa.String(200))
+    agency: Mapped[str | None] = mapped_column(sa.String(200))
+    symbol: Mapped[str | None] = mapped_column(sa.String(40))
+    place: Mapped[str | None] = mapped_column(sa.String(100))
+    signer_prefix: Mapped[str | None] = mapped_column(sa.String(8))
+    signer_authority: Mapped[str | None] = mapped_column(sa.String(200))
+    signer_title: Mapped[str] = mapped_column(sa.String(200))
+    signer_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # "Nơi nhận" of the document, one per line (distinct from the accounts the e-mail goes to).
+    filed_recipients: Mapped[str | None] = mapped_column(sa.Text)
+    starts_on: Mapped[date]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    recipients: Mapped[list[User]] = relationship(secondary="report_subscription_recipient",
+                                                  order_by="User.username")
+
+
+class ReportSubscriptionRecipient(db.Model):
+    __tablename__ = "report_subscription_recipient"
+
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("report_subscription.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ReportDelivery(db.Model):
+    """One period of one subscription, sent: the unique key makes it once, whatever the number
+    of workers; written in the transaction that queues its e-mails."""
+
+    __tablename__ = "report_delivery"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("report_subscription.id", ondelete="CASCADE"))
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    recipients: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(db.Model):
+    """A file an e-mail carries, stored in the database so that any worker, restarted or on
+    another host, sends it; shared by the e-mails of one report."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(128))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxAttachment(db.Model):
+    __tablename__ = "outbox_attachment"
+
+    outbox_item_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_item.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(sa.ForeignKey("attachment.id", ondelete="RESTRICT"),
+                                               primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)

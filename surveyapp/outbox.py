@@ -41,7 +41,7 @@ from flask import current_app
 
 from .clock import now_utc
 from .extensions import db
-from .models import Organisation, OutboxItem, Webhook
+from .models import Attachment, Organisation, OutboxAttachment, OutboxItem, Webhook
 
 # Event ids are name-based UUIDs of the dedupe key: the same key always gives the same id.
 EVENT_NAMESPACE = uuid.UUID("5f0c8a52-8f1e-4a55-9a43-6b1f0c1d2e3a")
@@ -74,17 +74,39 @@ def _insert(values: dict) -> OutboxItem | None:
     return db.session.get(OutboxItem, new_id) if new_id is not None else None
 
 
+def store_attachment(filename: str, content_type: str, data: bytes) -> Attachment:
+    """A file for :func:`enqueue_email` to attach, stored in the current transaction: in the
+    database, so that whichever worker delivers the e-mail, even after a restart, has it."""
+    attachment = Attachment(filename=filename, content_type=content_type, data=data)
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment
+
+
 def enqueue_email(to: str, subject: str, text: str, html: str | None, *, kind: str, dedupe_key: str,
-                  user_id: int | None = None, organisation_id: int | None = None) -> OutboxItem | None:
+                  user_id: int | None = None, organisation_id: int | None = None,
+                  attachments: list[Attachment] | tuple[Attachment, ...] = ()) -> OutboxItem | None:
     """Queue an e-mail in the current transaction (the caller commits).
 
     Idempotent on ``dedupe_key``: returns the new item, or None when that key was queued
     before. ``user_id`` (the recipient's account, if any) lets the recipient see it in the
-    workspace."""
+    workspace. ``attachments`` (from :func:`store_attachment`) go with it, in that order; one
+    stored file may go with several e-mails."""
     payload = {"subject": subject, "text": text, "html": html}
-    return _insert(dict(channel="email", kind=kind, recipient=to, subject=subject[:255], payload=payload,
+    item = _insert(dict(channel="email", kind=kind, recipient=to, subject=subject[:255], payload=payload,
                         event_id=event_id_for("email", dedupe_key), dedupe_key=dedupe_key[:255], user_id=user_id,
                         organisation_id=organisation_id))
+    if item is not None:
+        for position, attachment in enumerate(attachments):
+            db.session.add(OutboxAttachment(outbox_item_id=item.id, attachment_id=attachment.id, position=position))
+    return item
+
+
+def attachments_of(item: OutboxItem) -> list[Attachment]:
+    """The files an e-mail carries, in order."""
+    return list(db.session.scalars(
+        sa.select(Attachment).join(OutboxAttachment, OutboxAttachment.attachment_id == Attachment.id)
+        .where(OutboxAttachment.outbox_item_id == item.id).order_by(OutboxAttachment.position)))
 
 
 def webhooks_for(org_id: int) -> list[Webhook]:
@@ -215,6 +237,10 @@ def build_message(item: OutboxItem) -> EmailMessage:
     msg.set_content(item.payload["text"])
     if item.payload.get("html"):
         msg.add_alternative(item.payload["html"], subtype="html")
+    for attachment in attachments_of(item):
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=attachment.filename)
     return msg
 
 

@@ -20,6 +20,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     profile,
     publication,
     questionnaires,
+    report_subscriptions,
     service_points,
     surveys,
     targets,

@@ -21,7 +21,7 @@ from ..auth.scope import (
 from ..clock import now_utc, to_local
 from ..extensions import db
 from ..models import ALERT_STATES, Alert, AlertRule, Notification, OutboxItem, Webhook
-from ..outbox import send_again
+from ..outbox import attachments_of, send_again
 from . import audit, bp
 from .alert_forms import KIND_FIELDS, PARAM_FIELDS, AlertRuleForm, AlertRuleNewForm, WebhookForm
 from .forms import ConfirmForm, choice_list
@@ -268,7 +268,8 @@ def deliveries():
 @login_required_role(*READ_ROLES)
 def delivery(item_id: int):
     item = item_in_scope(item_id)
-    return render_template("admin/delivery.html", item=item, form=ConfirmForm(), local=to_local)
+    return render_template("admin/delivery.html", item=item, form=ConfirmForm(), local=to_local,
+                           attachments=attachments_of(item))
 
 
 @bp.route("/deliveries/<int:item_id>/send-again", methods=["POST"])

@@ -15,10 +15,8 @@ import io
 from .. import clock
 from ..auth.scope import READ_ROLES, login_required_role, organisation_in_scope
 from ..documents.decree30 import ConversionError
-from ..documents.report import filed_bytes, header_from, period_dates
-from ..reports.decision766 import attach_indicator_766
+from ..documents.report import filed_bytes, filed_filename, header_from, org_report, period_dates
 from ..reports.filters import Filters
-from ..reports.model import build_report
 from . import bp
 from .forms import REQUIRED, AdminForm, choice_list
 from .helpers import form_page, org_choices, scoped_organisations
@@ -86,7 +84,7 @@ def filed_report():
             first, last = period_dates(form.kind.data, form.year.data, form.number.data or 1)
         f = Filters(first, last)
         lang = str(get_locale() or "vi")
-        report = attach_indicator_766(build_report(org, f, lang=lang))
+        report = org_report(org, f, lang)
         header = header_from(org, f, number=(form.doc_number.data or "").strip(), agency=form.agency.data,
                              managing_agency=form.managing_agency.data or "", place=form.place.data or "",
                              signer_prefix=form.signer_prefix.data or "", signer_authority=form.signer_authority.data or "",
@@ -99,7 +97,7 @@ def filed_report():
             form.fmt.errors.append(_("Không tạo được tệp PDF; hãy tải bản DOCX."))
             return form_page(form, _("Báo cáo theo Nghị định 30"), cancel=url_for("admin.dashboard"),
                              submit=_("Tải báo cáo"), status=503)
-        name = f"bao-cao-{org.code}-{first.isoformat()}-{last.isoformat()}.{form.fmt.data}"
+        name = filed_filename(org, first, last, form.fmt.data)
         return send_file(io.BytesIO(data), mimetype=MIMETYPES[form.fmt.data], as_attachment=True, download_name=name)
     return form_page(form, _("Báo cáo theo Nghị định 30"), cancel=url_for("admin.dashboard"), submit=_("Tải báo cáo"),
                      intro=_("Báo cáo gửi cấp trên theo thể thức Nghị định 30/2020/NĐ-CP, với số liệu như trang tổng quan."))

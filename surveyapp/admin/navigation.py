@@ -31,6 +31,7 @@ NAV = (
     ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
     ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
     ("admin.filed_report", N_("Báo cáo Nghị định 30"), READ_ROLES),
+    ("admin.report_subscriptions", N_("Báo cáo định kỳ"), READ_ROLES),
     ("admin.privacy", N_("Dữ liệu cá nhân"), WRITE_ROLES),
     ("admin.holidays", N_("Ngày nghỉ"), None),
     ("admin.audit_log", N_("Nhật ký thay đổi"), None),

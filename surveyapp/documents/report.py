@@ -240,6 +240,19 @@ def cases_on_time(report: Report) -> tuple[int, int] | None:
     return on_time_share(report.filters.date_from, report.filters.date_to, org_ids=[report.organisation_id])
 
 
+def org_report(org, f, lang: str = "vi") -> Report:
+    """The report a báo cáo of ``org`` describes: the dashboard's, with Decision 766's indicator
+    per unit (the form, the command line and the scheduled reports share it)."""
+    from ..reports.decision766 import attach_indicator_766
+    from ..reports.model import build_report
+
+    return attach_indicator_766(build_report(org, f, lang=lang))
+
+
+def filed_filename(org, first: date, last: date, fmt: str) -> str:
+    return f"bao-cao-{org.code}-{first.isoformat()}-{last.isoformat()}.{fmt}"
+
+
 def filed_bytes(report: Report, header: FiledHeader, fmt: str, language: str = "vi") -> bytes:
     """The báo cáo as DOCX or PDF bytes (the PDF is LibreOffice's rendering of the DOCX)."""
     from .decree30 import docx_to_pdf, to_docx

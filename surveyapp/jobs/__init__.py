@@ -109,6 +109,12 @@ def _retention():
     return apply_retention()
 
 
+def _report_subscriptions():
+    from ..documents.subscriptions import send_due_reports
+
+    return send_due_reports()
+
+
 def _outbox():
     from ..outbox import deliver_due
 
@@ -134,6 +140,8 @@ JOBS: tuple[Job, ...] = (
     Job("report-refresh", _report_refresh, _cron(hour=1, minute=30), "Nightly report rollups"),
     Job("retention", _retention, _cron(hour=2, minute=15),
         "Retention of personal data: contacts erased, old comments masked, old raw responses reduced to rollups"),
+    Job("report-subscriptions", _report_subscriptions, _cron(hour=7, minute=0),
+        "Filed reports of the period just closed, e-mailed to their subscribers (first working day after it)"),
     Job("outbox", _outbox, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls",
         exclusive=False),
 )

@@ -17,8 +17,7 @@ from ..extensions import db
 from ..models import Organisation, ReportRollup
 from .exports import inert
 from .filters import FilterError, month_key, parse_filters
-from .decision766 import attach_indicator_766
-from .model import Report, build_report
+from .model import Report
 from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
 from .verdicts import TargetRef
 
@@ -86,7 +85,9 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
         f = parse_filters({"from": date_from, "to": date_to, "include_flagged": "1" if include_flagged else "0"})
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
-    report = attach_indicator_766(build_report(org, f, lang=lang))
+    from ..documents.report import org_report
+
+    report = org_report(org, f, lang)
     if fmt in ("docx", "pdf"):
         from ..documents.report import filed_bytes, header_from
 

@@ -17,6 +17,7 @@ from surveyapp.models import (
     Organisation,
     Question,
     Questionnaire,
+    ReportSubscription,
     Response,
     ServicePoint,
     Survey,
@@ -59,6 +60,7 @@ class Side:
     alert: Alert | None = None
     webhook: Webhook | None = None
     outbox_item: OutboxItem | None = None
+    report_subscription: ReportSubscription | None = None
 
 
 @dataclass
@@ -108,7 +110,9 @@ def make_side(province: Organisation, code: str, name: str, standard) -> Side:
     side.outbox_item = OutboxItem(channel="webhook", kind="alert.opened", recipient=side.webhook.url,
                                   subject="alert.opened", payload={"place": name}, event_id=f"ev-{code}",
                                   dedupe_key=f"test:{code}", webhook=side.webhook, organisation_id=org.id)
-    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item])
+    side.report_subscription = ReportSubscription(organisation=org, period_kind="month", signer_title="Chủ tịch",
+                                                  starts_on=date(2026, 1, 1), recipients=[side.manager])
+    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item, side.report_subscription])
     return side
 
 

@@ -11,7 +11,7 @@ from flask import url_for
 
 from admin_helpers import Side, World, audit_count
 from surveyapp.extensions import db
-from surveyapp.models import Questionnaire, Target
+from surveyapp.models import Questionnaire, ReportSubscription, Target
 
 # URL argument name -> how to find the object of a side.
 ARGUMENTS = {
@@ -34,6 +34,7 @@ ARGUMENTS = {
     "answer_id": lambda s: s.comment.id,
     "comment_id": lambda s: s.comment.id,
     "case_id": lambda s: s.case.id,
+    "subscription_id": lambda s: s.report_subscription.id,
 }
 # Text that only side B's pages contain.
 FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac", "qt-xa-bac")
@@ -132,7 +133,9 @@ def _state(world):
     standard = db.session.scalars(sa.select(Questionnaire).where(Questionnaire.is_standard).order_by(Questionnaire.id))
     accounts = [(u.active, u.role, u.organisation_id, u.password_hash, u.username)
                 for u in (b.manager, b.viewer, b.admin, world.province_admin, world.admin)]
-    return (b.org.active, b.org.name, world.province.active, b.sp.active, b.sp.name, b.survey.status, b.device.revoked_at,
+    subscriptions = db.session.execute(sa.select(ReportSubscription.id, ReportSubscription.active)
+                                       .where(ReportSubscription.organisation_id == b.org.id)).all()
+    return (subscriptions, b.org.active, b.org.name, world.province.active, b.sp.active, b.sp.name, b.survey.status, b.device.revoked_at,
             b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, b.case.state, b.case.assignee_id, accounts,
             [(t.value, t.operator) for t in sector], [(q.title_vi, len(q.questions)) for q in standard])
 

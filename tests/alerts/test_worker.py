@@ -105,7 +105,7 @@ def test_jobs_run_once_runs_what_is_due_once(app, province, receiver):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["jobs", "run-once"])
     assert first.exit_code == 0, first.output
-    assert "Ran: alerts, cases, themes, cases-overdue, alerts-targets, held-notifications, digests, report-refresh, retention, outbox" in first.output
+    assert "Ran: alerts, cases, themes, cases-overdue, alerts-targets, held-notifications, digests, report-refresh, retention, report-subscriptions, outbox" in first.output
     runs = dict(db.session.execute(sa.select(JobState.name, JobState.runs)).all())
     assert runs["alerts"] == runs["report-refresh"] == 1 and runs["outbox"] == 1
 

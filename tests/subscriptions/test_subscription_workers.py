@@ -1,0 +1,83 @@
+"""Two real ``flask worker`` processes on one PostgreSQL database, both due to run the scheduled
+reports when they start: each recipient receives the report once, over a real SMTP server."""
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alert_helpers import rate, wait_for
+
+from surveyapp import clock
+from surveyapp.documents import subscriptions as subs
+from surveyapp.extensions import db
+from surveyapp.models import JobState, OutboxItem, ReportDelivery, utcnow
+from surveyapp.workdays import load_calendar
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_worker(app) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "SURVEYAPP_JOBS_OUTBOX_SECONDS": "1",
+        "SURVEYAPP_MAIL_SERVER": "127.0.0.1",
+        "SURVEYAPP_MAIL_PORT": str(app.config["MAIL_PORT"]),
+    })
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "surveyapp", "worker"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def delivered() -> int:
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxItem)
+                             .where(OutboxItem.kind == subs.KIND, OutboxItem.status == "delivered"))
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_two_workers_send_each_recipient_the_report_once(app, province, smtp):
+    # The real clock: the month already due today, with ratings in it.
+    first, last = subs.latest_due_period("month", clock.today(), load_calendar())
+    for i, v in enumerate([4, 3, 4, 1, 4, 2, 4, 4]):
+        rate(province.survey, province.point, v, clock.day_start_utc(first) + timedelta(days=i % 20, hours=9))
+    sub = subs.subscribe(province.commune, subs.SubscriptionInput(
+        period_kind="month", formats=("docx",), language="vi", signer_title="Chủ tịch",
+        recipients=[province.manager, province.province_manager], send_last=True),
+        scope_root=province.province, created_by=province.province_manager)
+    db.session.commit()
+    assert sub.starts_on == first and utcnow().date() >= last
+
+    workers = [start_worker(app), start_worker(app)]
+    try:
+        wait_for(lambda: delivered() == 2, timeout=180)
+        # Both workers have run their catch-up (the job, then delivery) before they are stopped,
+        # so that a duplicate, were there one, would have been sent.
+        wait_for(lambda: db.session.scalar(sa.select(sa.func.count()).select_from(JobState).where(
+            JobState.name == "outbox", JobState.runs >= 4)), timeout=60)
+    finally:
+        for w in workers:
+            stop(w)
+    assert delivered() == 2
+    got = collections.Counter(str(m["To"]) for m in smtp.messages)
+    assert got == {"xamot@example.gov.vn": 1, "tinh@example.gov.vn": 1}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 1
+    for msg in smtp.messages:
+        assert [p.get_filename() for p in msg.iter_attachments()] == [
+            f"bao-cao-P-C-{first.isoformat()}-{last.isoformat()}.docx"]
