@@ -24,7 +24,8 @@ a "repeated" request recomputes the report):
 * ``--cold-build``: also, first, the first request on no rollups at all (no refresh);
 * ``--raw``: also the default period with rollups disabled (the raw path, tens of seconds).
 
-``--runs K`` repeats all of it and prints each kind's times and their median. The script
+``--runs K`` repeats all of it and prints each kind's wall times, their median, and the median
+CPU time of this process (the database server's excluded). The script
 imports the ``surveyapp`` package from its own tree's parent, or from ``--code DIR`` (another
 checkout, e.g. the base branch from ``git archive``), so both are timed by the same script.
 """
@@ -313,12 +314,13 @@ def login(app):
     return client
 
 
-def get(app, client, path: str) -> float:
-    """One request, the report cache cleared first; its wall time."""
+def get(app, client, path: str) -> tuple[float, float]:
+    """One request, the report cache cleared first: its wall time, and the CPU time this
+    process spent on it (the database server's excluded), less sensitive to a loaded machine."""
     app.extensions.get("reports_cache", {}).clear()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     r = client.get(path)
-    elapsed = time.perf_counter() - t
+    elapsed = time.perf_counter() - t, time.process_time() - c
     assert r.status_code == 200, (path, r.status_code)
     return elapsed
 
@@ -354,9 +356,10 @@ def clear_rollups(app) -> None:
         db.session.commit()
 
 
-def one_run(url: str, cold_build: bool, raw: bool) -> dict[str, list[float]]:
-    """Every request kind once (first) or several times (repeated), from empty rollups."""
-    out: dict[str, list[float]] = {}
+def one_run(url: str, cold_build: bool, raw: bool) -> dict[str, list[tuple[float, float]]]:
+    """Every request kind once (first) or several times (repeated), from empty rollups:
+    (wall, CPU) seconds of each."""
+    out: dict[str, list[tuple[float, float]]] = {}
 
     def add(kind, *times):
         out.setdefault(kind, []).extend(times)
@@ -373,10 +376,10 @@ def one_run(url: str, cold_build: bool, raw: bool) -> dict[str, list[float]]:
         point = db.session.scalar(sa.text(
             "SELECT sp.id FROM service_point sp JOIN organisation o ON o.id = sp.organisation_id "
             "WHERE o.code = 'KA-HCC' ORDER BY sp.id LIMIT 1"))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     result = app.test_cli_runner().invoke(args=["report-refresh"])
     assert result.exit_code == 0, result.output
-    add("report-refresh (nightly job), empty rollups", time.perf_counter() - t)
+    add("report-refresh (nightly job), empty rollups", (time.perf_counter() - t, time.process_time() - c))
     # A cold start: a new application process's first request after the nightly job.
     app = make_app(url)
     client = login(app)
@@ -442,12 +445,13 @@ def main() -> None:
         runs = []
         for i in range(args.runs):
             runs.append(one_run(url, args.cold_build, args.raw))
-            print(f"run {i + 1}: " + "; ".join(f"{k.split(',')[0][:24]} {min(v):.2f}" for k, v in runs[-1].items()),
-                  flush=True)
-        print(f"\n{'request':<80} {'median':>8}  all runs (s)")
+            print(f"run {i + 1} done", flush=True)
+        print(f"\n{'request':<80} {'median':>7} {'CPU':>7}  all (wall s)")
         for kind in runs[0]:
             times = [t for r in runs for t in r[kind]]
-            print(f"{kind:<80} {statistics.median(times):8.3f}  " + ", ".join(f"{t:.3f}" for t in times))
+            wall = statistics.median(w for w, _ in times)
+            cpu = statistics.median(c for _, c in times)
+            print(f"{kind:<80} {wall:7.3f} {cpu:7.3f}  " + ", ".join(f"{w:.3f}" for w, _ in times))
     finally:
         if args.drop:
             if postgres:
