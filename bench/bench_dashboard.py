@@ -405,7 +405,7 @@ def main() -> None:
     parser.add_argument("--schema", help="PostgreSQL schema of the seed (default: bench_dashboard_<N>).")
     parser.add_argument("--fresh", action="store_true", help="Regenerate the seed even if one is there.")
     parser.add_argument("--drop", action="store_true", help="Drop the seed at the end.")
-    parser.add_argument("--runs", type=int, default=1, help="Repeat every measurement; medians printed.")
+    parser.add_argument("--runs", type=int, default=1, help="Repeat every measurement; medians printed (0: seed only).")
     parser.add_argument("--cold-build", action="store_true", help="Also time the first request on no rollups.")
     parser.add_argument("--raw", action="store_true", help="Also time the raw path (rollups disabled).")
     parser.add_argument("--code", help="Import surveyapp from this tree (e.g. a base checkout).")
@@ -446,6 +446,8 @@ def main() -> None:
         for i in range(args.runs):
             runs.append(one_run(url, args.cold_build, args.raw))
             print(f"run {i + 1} done", flush=True)
+        if not runs:
+            return  # --runs 0: only make (or check) the seed
         print(f"\n{'request':<80} {'median':>7} {'CPU':>7}  all (wall s)")
         for kind in runs[0]:
             times = [t for r in runs for t in r[kind]]

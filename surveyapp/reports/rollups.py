@@ -30,14 +30,13 @@ from flask import current_app
 from .. import clock
 from ..clock import day_bounds_utc, day_start_utc
 from ..extensions import db
-from ..models import Organisation, Questionnaire, ReportRollup, Response, ServicePoint
+from ..models import Organisation, Questionnaire, ReportRollup, Response, ServicePoint, Survey
 from .estimates import Cells, Layout, cells_of, empty_cells, layout_for, positions_key
 from .filters import Filters, clauses, month_end, month_first_day, month_key
 from .queries import (
     EPOCH,
     Respondents,
     concat_respondents,
-    questionnaires_of,
     raw_respondents,
     scope_service_point_ids,
 )
@@ -112,6 +111,23 @@ def rolled_up_days(days: Iterable[date]) -> set[date]:
         ReportRollup.month.in_(sorted({month_key(d) for d in wanted})), ReportRollup.day != 0,
         ReportRollup.survey_id == 0, ReportRollup.service_point_id == 0))
     return {date(m // 12, m % 12 + 1, d) for m, d in rows} & wanted
+
+
+def _rolled_up(months: list[int], days: list[date]) -> tuple[set[int], set[date]]:
+    """:func:`rolled_up_months` and :func:`rolled_up_days` in one query."""
+    if not months and not days:
+        return set(), set()
+    rows = db.session.execute(sa.select(ReportRollup.month, ReportRollup.day).where(
+        ReportRollup.survey_id == 0, ReportRollup.service_point_id == 0,
+        sa.or_(sa.and_(ReportRollup.day == 0, ReportRollup.month.in_(sorted(set(months)) or [-1])),
+               sa.and_(ReportRollup.day != 0, ReportRollup.month.in_(sorted({month_key(d) for d in days}) or [-1])))))
+    have_months, have_days = set(), set()
+    for m, d in rows:
+        if d == 0:
+            have_months.add(m)
+        else:
+            have_days.add(date(m // 12, m % 12 + 1, d))
+    return have_months & set(months), have_days & set(days)
 
 
 def _runs(items: list, step) -> list[list]:
@@ -287,7 +303,9 @@ def _read_rollups(months: list[int], days: list[date], current: set[tuple[int, i
             units.append(sa.and_(ReportRollup.day == 0, ReportRollup.month.in_(months)))
         stmt = (sa.select(ReportRollup.service_point_id, ReportRollup.channel, ReportRollup.survey_id,
                           ReportRollup.month, ReportRollup.day, ReportRollup.respondents,
-                          ReportRollup.dissatisfied, ReportRollup.positions, ReportRollup.moments)
+                          ReportRollup.dissatisfied, ReportRollup.positions, ReportRollup.moments,
+                          Survey.questionnaire_id)
+                .join(Survey, Survey.id == ReportRollup.survey_id)
                 .where(sa.or_(*units), ReportRollup.survey_id != 0, ReportRollup.service_point_id.in_(sp_ids),
                        *clauses(f, rollups=True)))
         rows = db.session.execute(stmt).all()
@@ -303,13 +321,12 @@ def _read_rollups(months: list[int], days: list[date], current: set[tuple[int, i
         empty = np.zeros(0, dtype=np.int64)
         return Rollups(empty, empty.astype(bool), empty, empty, empty.astype(bool), empty.astype(np.float64),
                        empty.astype(np.float64), np.zeros(0, dtype=object), np.zeros(0, dtype=object))
-    sp, chan, survey, mon, _day, n, dis, pos, blob = zip(*rows)
-    questionnaire_of = questionnaires_of(survey)
+    sp, chan, _survey, mon, _day, n, dis, pos, blob, questionnaire = zip(*rows)
     month = np.asarray(mon, dtype=np.int64)
     return Rollups(
         sp=np.asarray(sp, dtype=np.int64),
         kiosk=np.asarray([c == "kiosk" for c in chan], dtype=bool),
-        questionnaire=np.asarray([questionnaire_of[s] for s in survey], dtype=np.int64),
+        questionnaire=np.asarray(questionnaire, dtype=np.int64),
         month=month,
         current=np.isin(code, [m * 32 + d for m, d in current]),
         n=np.asarray(n, dtype=np.float64),
@@ -390,10 +407,12 @@ def fetch_respondents(root: Organisation | None, f: Filters, with_previous: bool
         ranges += rs
         if i == 0:
             current = {(m, 0) for m in ms} | {(month_key(d), d.day) for d in ds}
-    # Built before the raw query: building commits, which would end its SET LOCALs.
-    if months:
+    # Built before the raw query: building commits, which would end its SET LOCALs. One look
+    # at the markers first: after the nightly refresh nothing is missing.
+    have_months, have_days = _rolled_up(months, days)
+    if set(months) - have_months:
         ensure_rollups(months)
-    if days:
+    if set(days) - have_days:
         ensure_day_rollups(days)
     # The service points in scope, looked up once: the answers are then filtered on their own
     # column, and the big aggregate touches no other table than the tiny question table.

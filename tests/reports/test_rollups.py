@@ -114,6 +114,23 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
                 rolled = build(root, f, rollups=True, **kw)
                 assert_same(raw.to_dict(), rolled.to_dict())
                 compared += bool(raw.sections)
+    # Across month boundaries with both edges mid-month, and from mid last month to today
+    # (edge days, a whole month or none, and today's raw answers), on every index kind.
+    first_of_month = today.replace(day=1)
+    two_back = (first_of_month - timedelta(days=40)).replace(day=20)
+    kinds = set()
+    for period in ({"from": two_back.isoformat(), "to": (first_of_month - timedelta(days=20)).isoformat()},
+                   {"from": (first_of_month - timedelta(days=15)).isoformat(), "to": today.isoformat()},
+                   {"from": (two_back - timedelta(days=31)).isoformat(), "to": today.isoformat()}):
+        f = filters.parse_filters(period)
+        for root, kw in ((None, {}), (org("KA-BVDK"), {"with_items": True}), (None, {"service_point": sp})):
+            raw = build(root, f, rollups=False, **kw)
+            rolled = build(root, f, rollups=True, **kw)
+            assert_same(raw.to_dict(), rolled.to_dict())
+            kinds |= {(s.indicator, s.weighted) for s in rolled.sections if s.headline.n}
+            compared += bool(raw.sections)
+    # Composite (SIPAS style), overall rate (health) and quick indices, weighted by volume.
+    assert {("composite", True), ("overall_rate", True), ("quick", True)} <= kinds
     assert compared > 60
     built = markers()
     limit = rollups.complete_month_limit()
