@@ -151,8 +151,8 @@ def raw_respondents(ranges: list[tuple[datetime, datetime]], cur_start: datetime
         stmt = stmt.where(Response.service_point_id.in_(sp_ids or [-1]))
     if db.engine.dialect.name == "postgresql":
         # One big aggregate: JIT compilation costs more than it saves here, and the
-        # per-response hash table should stay in memory.
-        # (Both in one round trip, as SET LOCAL would.)
+        # per-response hash table should stay in memory. set_config(..., true) is SET LOCAL,
+        # both settings in one round trip.
         db.session.execute(sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', '128MB', true)"))
     rows = db.session.execute(stmt).all()
     if not rows:
