@@ -14,8 +14,8 @@ from ..reports.model import build_report
 from ..reports.verdicts import STATUS_LABELS
 
 
-def refresh_report_rollups(months: int = 25) -> None:
-    """What ``flask report-refresh`` does: roll up the complete months and days ahead of requests."""
+def refresh_report_rollups(months: int | None = None) -> None:
+    """What ``flask report-refresh`` does: roll up every complete day and month ahead of requests."""
     with click.Context(report_cli.report_refresh_command) as ctx:
         ctx.invoke(report_cli.report_refresh_command, months=months, rebuild=False)
 

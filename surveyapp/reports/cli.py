@@ -18,7 +18,14 @@ from ..models import Organisation, ReportRollup
 from .exports import inert
 from .filters import FilterError, month_key, parse_filters
 from .model import Report
-from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
+from .rollups import (
+    complete_day_limit,
+    complete_month_limit,
+    days_of_month,
+    ensure_day_rollups,
+    ensure_rollups,
+    first_stored_month,
+)
 from .verdicts import TargetRef
 
 
@@ -118,41 +125,42 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
 
 
 @click.command("report-refresh")
-@click.option("--months", default=25, show_default=True,
-              help="How many complete months back to roll up (a year and the year before need 25).")
+@click.option("--months", type=int, default=None,
+              help="How many complete months back to roll up; default: 25 (a year and the year before), or "
+                   "more to reach the first stored response (with --rebuild: 25).")
 @click.option("--rebuild", is_flag=True, help="Recompute those months and days even if already rolled up.")
 @with_appcontext
-def report_refresh_command(months: int, rebuild: bool) -> None:
-    """Precompute the report rollups of complete months and of the current month's complete days,
-    and prune the day rollups of months before the previous one (for a nightly cron job).
+def report_refresh_command(months: int | None, rebuild: bool) -> None:
+    """Precompute the report rollups of every complete day and month (for a nightly cron job).
 
-    Reports build a missing month or day on first use anyway; this only moves that work off
-    the first request after a month or day ends.
+    Reports build a missing day or month on first use anyway; this moves that work off the
+    requests, so that any period (whole months, edges mid-month, the previous period) reads
+    only rollups and today's answers. Only what is missing is built: a night costs one day.
     """
     limit = complete_month_limit()
-    keys = list(range(limit - max(months, 0), limit))
+    if months is not None:
+        start = limit - max(months, 0)
+    else:
+        # A year and the year before (a period and its previous one), and all older data.
+        start = limit - 25
+        first = None if rebuild else first_stored_month()
+        if first is not None:
+            start = min(start, first)
+    keys = list(range(start, limit))
     day_limit = complete_day_limit()
-    first = day_limit.replace(day=1)
-    days = [first + timedelta(days=i) for i in range((day_limit - first).days)]
+    this_month = day_limit.replace(day=1)
+    days = [d for k in keys for d in days_of_month(k)]
+    days += [this_month + timedelta(days=i) for i in range((day_limit - this_month).days)]
     t0 = time.perf_counter()
-    if rebuild and keys:
-        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys), ReportRollup.day == 0))
     if rebuild and days:
-        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month == month_key(first),
-                                                         ReportRollup.day != 0))
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys + [month_key(this_month)])))
     db.session.commit()
-    built = ensure_rollups(keys)
     built_days = ensure_day_rollups(days)
-    # Day cells of months before the previous one only serve periods with a mid-month edge
-    # there, and such a day is rebuilt on demand (one small aggregate): without pruning they
-    # would pile up forever, one set per day, service point, survey and channel.
-    pruned = db.session.execute(
-        sa.delete(ReportRollup).where(ReportRollup.day != 0, ReportRollup.month < month_key(first) - 1)
-    ).rowcount
+    built = ensure_rollups(keys)
     db.session.commit()
     click.echo(f"{len(built)} month(s) rolled up, {len(keys) - len(built)} already present; "
-               f"{len(built_days)} day(s) of this month rolled up, {len(days) - len(built_days)} already present; "
-               f"{pruned} day cell(s) of older months pruned ({time.perf_counter() - t0:.1f} s).")
+               f"{len(built_days)} day(s) rolled up, {len(days) - len(built_days)} already present "
+               f"({time.perf_counter() - t0:.1f} s).")
 
 
 commands = [report_command, report_refresh_command]

@@ -147,7 +147,11 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
         [int(i) for i in sp_ids])))} if sp_ids.size else {}
     sections = []
     qids = data.questionnaire_ids()
-    questionnaires = {q.id: q for q in db.session.scalars(sa.select(Questionnaire).where(Questionnaire.id.in_(qids)))}
+    # Aspects and questions loaded with their questionnaires, one query each (a question's aspect
+    # is then found in the session), not one per questionnaire.
+    questionnaires = {q.id: q for q in db.session.scalars(
+        sa.select(Questionnaire).where(Questionnaire.id.in_(qids))
+        .options(selectinload(Questionnaire.aspects), selectinload(Questionnaire.questions)))}
     # Units: the children of the root (each a subtree) and the root's own service points.
     if service_point is None:
         unit_of_sp, unit_meta = _units(root, sps, lang)

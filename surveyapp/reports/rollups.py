@@ -1,17 +1,21 @@
-"""Rollups: the moment cells of complete months and days, kept so that a report reads them
+"""Rollups: the moment cells of complete days and months, kept so that a report reads them
 instead of the raw answers, and the one function that gathers a report's data.
 
-A local month or day that ended more than ``ROLLUP_MARGIN`` ago never changes: responses are
-immutable and ``submitted_at`` is the server receipt time (late kiosk syncs carry the time they
-arrived), so the margin only covers requests in flight at midnight. Its moment cells per survey,
-service point, channel and flag are computed once from the raw answers and kept in
-``report_rollup`` (``day`` 0: a whole month, 1-31: one day). A report reads month cells for the
-complete months of its period (and of the previous period), day cells for their other complete
-days (the current month's, partial months at the edges) and the raw answers for the rest: today
-(and yesterday within the margin after midnight). Cells add up exactly (whole-number sums), so
-the numbers are those of the raw path. A missing month or day is built on first use;
-``flask report-refresh`` builds them ahead, for a cron job. ``REPORT_ROLLUPS = False`` in the
-config disables them.
+A local day that ended more than ``ROLLUP_MARGIN`` ago never changes: responses are immutable
+and ``submitted_at`` is the server receipt time (late kiosk syncs carry the time they arrived),
+so the margin only covers requests in flight at midnight. Its moment cells per survey, service
+point, channel and flag are computed once from the raw answers and kept in ``report_rollup``
+(``day`` 1-31). A complete month's cells (``day`` 0) are the sums of its day cells, kept too so
+that a long period reads one row per month instead of thirty. A report reads month cells for
+the complete months of its period (and of the previous period), day cells for their other
+complete days (partial months at the edges, the current month), and the raw answers for the
+rest: today (and yesterday within the margin after midnight). Cells add up exactly
+(whole-number sums), so the numbers are those of the raw path. Day cells are never pruned:
+any period, whatever its edges, is whole months plus whole days plus today.
+
+A missing day or month is built on first use; ``flask report-refresh`` (nightly) builds every
+one ahead, so that no request pays for it. ``REPORT_ROLLUPS = False`` in the config disables
+rollups.
 """
 from __future__ import annotations
 
@@ -26,14 +30,13 @@ from flask import current_app
 from .. import clock
 from ..clock import day_bounds_utc, day_start_utc
 from ..extensions import db
-from ..models import Organisation, Questionnaire, ReportRollup
+from ..models import Organisation, Questionnaire, ReportRollup, Response, ServicePoint, Survey
 from .estimates import Cells, Layout, cells_of, empty_cells, layout_for, positions_key
-from .filters import Filters, clauses, month_end, month_key, month_start_utc
+from .filters import Filters, clauses, month_end, month_first_day, month_key
 from .queries import (
     EPOCH,
     Respondents,
     concat_respondents,
-    questionnaires_of,
     raw_respondents,
     scope_service_point_ids,
 )
@@ -85,6 +88,12 @@ def _merge_ranges(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetim
     return out
 
 
+def first_stored_month() -> int | None:
+    """The local month of the first stored response (None: no response yet)."""
+    first = db.session.scalar(sa.select(sa.func.min(Response.submitted_at)))
+    return None if first is None else month_key(clock.to_local(first).date())
+
+
 def rolled_up_months(keys: Iterable[int]) -> set[int]:
     keys = sorted({int(k) for k in keys})
     if not keys:
@@ -104,6 +113,23 @@ def rolled_up_days(days: Iterable[date]) -> set[date]:
     return {date(m // 12, m % 12 + 1, d) for m, d in rows} & wanted
 
 
+def _rolled_up(months: list[int], days: list[date]) -> tuple[set[int], set[date]]:
+    """:func:`rolled_up_months` and :func:`rolled_up_days` in one query."""
+    if not months and not days:
+        return set(), set()
+    rows = db.session.execute(sa.select(ReportRollup.month, ReportRollup.day).where(
+        ReportRollup.survey_id == 0, ReportRollup.service_point_id == 0,
+        sa.or_(sa.and_(ReportRollup.day == 0, ReportRollup.month.in_(sorted(set(months)) or [-1])),
+               sa.and_(ReportRollup.day != 0, ReportRollup.month.in_(sorted({month_key(d) for d in days}) or [-1])))))
+    have_months, have_days = set(), set()
+    for m, d in rows:
+        if d == 0:
+            have_months.add(m)
+        else:
+            have_days.add(date(m // 12, m % 12 + 1, d))
+    return have_months & set(months), have_days & set(days)
+
+
 def _runs(items: list, step) -> list[list]:
     """Sorted ``items`` cut into runs of consecutive ones (``step(a) == b``)."""
     runs: list[list] = []
@@ -115,13 +141,38 @@ def _runs(items: list, step) -> list[list]:
     return runs
 
 
-def _store_run(units: list[tuple[int, int]], start: datetime, end: datetime, by_day: bool) -> bool:
-    """One raw pass over [start, end), for every service point, survey, channel and flag (a
-    rollup serves every scope and filter), stored as the cells and markers of ``units``
-    ((month, day) pairs, day 0 for a whole month). The rows and markers go in together and are
-    committed at once: a concurrent builder that got there first makes the unique key refuse
-    ours, and its rows hold the same numbers. Returns whether ours were stored."""
-    r = raw_respondents([(start, end)], None, None, by_day=by_day)
+def _store_rows(rows: list[dict]) -> bool:
+    """Cells and their markers, inserted and committed together: a concurrent builder that got
+    there first makes the unique key refuse ours, and its rows hold the same numbers. Returns
+    whether ours were stored."""
+    try:
+        db.session.execute(sa.insert(ReportRollup), rows)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # A report request writes nothing else, so rolling its transaction back loses nothing.
+        db.session.rollback()
+        return False
+    return True
+
+
+def _markers(units: list[tuple[int, int]], rows: list[dict]) -> list[dict]:
+    """The marker row of each (month, day) unit: survey and service point 0, all its respondents."""
+    totals = {u: 0 for u in units}
+    for row in rows:
+        totals[(row["month"], row["day"])] += row["respondents"]
+    return [{"month": m, "day": d, "survey_id": 0, "service_point_id": 0, "channel": "", "flagged": False,
+             "respondents": totals[(m, d)], "dissatisfied": 0, "positions": "", "moments": b""} for m, d in units]
+
+
+def _store_days(days: list[date]) -> bool:
+    """One raw pass over the consecutive local ``days``, for every service point, survey,
+    channel and flag (a rollup serves every scope and filter), stored as their day cells and
+    markers."""
+    start, end = day_start_utc(days[0]), day_start_utc(days[-1] + timedelta(days=1))
+    # Every service point named, so that the answers are read through their (point, time)
+    # index: a bare time range would scan every stored answer.
+    every_point = list(db.session.scalars(sa.select(ServicePoint.id)))
+    r = raw_respondents([(start, end)], None, every_point, by_day=True)
     layouts = {q.id: layout_for(q) for q in db.session.scalars(
         sa.select(Questionnaire).where(Questionnaire.id.in_([int(i) for i in np.unique(r.questionnaire)])))}
     rows = []
@@ -133,65 +184,80 @@ def _store_run(units: list[tuple[int, int]], start: datetime, end: datetime, by_
         blob = np.rint(np.concatenate([sums, cross], axis=1)).astype("<i8")
         pos = positions_key(lay)
         for g, i in enumerate(first):
-            if by_day:
-                d = EPOCH + timedelta(days=int(mine.month[i]))
-                month, day = month_key(d), d.day
-            else:
-                month, day = int(mine.month[i]), 0
-            rows.append({"month": month, "day": day, "survey_id": int(mine.survey[i]),
+            d = EPOCH + timedelta(days=int(mine.month[i]))
+            rows.append({"month": month_key(d), "day": d.day, "survey_id": int(mine.survey[i]),
                          "service_point_id": int(mine.sp[i]), "channel": "kiosk" if mine.kiosk[i] else "qr",
                          "flagged": bool(mine.flagged[i]), "respondents": int(round(n[g])),
                          "dissatisfied": int(round(dis[g])), "positions": pos, "moments": blob[g].tobytes()})
-    totals = {u: 0 for u in units}
-    for row in rows:
-        totals[(row["month"], row["day"])] += row["respondents"]
-    rows += [{"month": m, "day": d, "survey_id": 0, "service_point_id": 0, "channel": "", "flagged": False,
-              "respondents": totals[(m, d)], "dissatisfied": 0, "positions": "", "moments": b""} for m, d in units]
-    try:
-        db.session.execute(sa.insert(ReportRollup), rows)
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        # A report request writes nothing else, so rolling its transaction back loses nothing.
-        db.session.rollback()
-        return False
-    return True
+    return _store_rows(rows + _markers([(month_key(d), d.day) for d in days], rows))
+
+
+def _store_month(key: int) -> bool:
+    """Month ``key``'s cells as the sums of its day cells (all of them present), with its marker."""
+    cells = db.session.execute(sa.select(
+        ReportRollup.survey_id, ReportRollup.service_point_id, ReportRollup.channel, ReportRollup.flagged,
+        ReportRollup.respondents, ReportRollup.dissatisfied, ReportRollup.positions, ReportRollup.moments,
+    ).where(ReportRollup.month == key, ReportRollup.day != 0, ReportRollup.survey_id != 0)).all()
+    groups: dict[tuple, list] = {}
+    for survey, sp, channel, flagged, n, dis, pos, blob in cells:
+        g = groups.get((survey, sp, channel, flagged))
+        moments = np.frombuffer(bytes(blob), dtype="<i8")  # psycopg gives memoryviews
+        if g is None:
+            groups[(survey, sp, channel, flagged)] = [n, dis, pos, moments.copy()]
+        elif g[2] != pos:
+            # One survey's questionnaire is frozen once it has responses (Questionnaire.is_frozen).
+            raise RuntimeError(f"day rollups of survey {survey} in month {key} disagree on their index items; "
+                               "run `flask report-refresh --rebuild`")
+        else:
+            g[0] += n
+            g[1] += dis
+            g[3] += moments
+    rows = [{"month": key, "day": 0, "survey_id": survey, "service_point_id": sp, "channel": channel,
+             "flagged": flagged, "respondents": n, "dissatisfied": dis, "positions": pos,
+             "moments": moments.astype("<i8").tobytes()}
+            for (survey, sp, channel, flagged), (n, dis, pos, moments) in groups.items()]
+    return _store_rows(rows + _markers([(key, 0)], rows))
+
+
+def days_of_month(key: int) -> list[date]:
+    first = month_first_day(key)
+    return [first + timedelta(days=i) for i in range(month_end(first).day)]
 
 
 def ensure_rollups(keys: Iterable[int]) -> list[int]:
-    """Roll up the complete months among ``keys`` that are not yet; returns those built.
-    One raw pass per run of consecutive missing months."""
+    """Roll up the complete months among ``keys`` that are not yet; returns those built. Each is
+    the sum of its day cells, the missing ones built first (:func:`ensure_day_rollups`)."""
     limit = complete_month_limit()
     wanted = sorted({int(k) for k in keys if int(k) < limit})
     done = rolled_up_months(wanted)
-    built = []
-    for run in _runs([k for k in wanted if k not in done], lambda k: k + 1):
-        if _store_run([(k, 0) for k in run], month_start_utc(run[0]), month_start_utc(run[-1] + 1), False):
-            built += run
-        elif len(run) > 1:
-            # A concurrent builder's run may have covered only part of ours: the rest one by one.
-            have = rolled_up_months(run)
-            built += [k for k in run if k not in have
-                      and _store_run([(k, 0)], month_start_utc(k), month_start_utc(k + 1), False)]
-    return built
+    missing = [k for k in wanted if k not in done]
+    if not missing:
+        return []
+    days = [d for k in missing for d in days_of_month(k)]
+    ensure_day_rollups(days)
+    if rolled_up_days(days) != set(days):
+        # Never a month marker over missing days: its report would silently lack them.
+        raise RuntimeError("day rollups missing after building them")
+    # A month a concurrent builder stored first is refused by the unique key: not ours, but there.
+    return [k for k in missing if _store_month(k)]
 
 
 def ensure_day_rollups(days: Iterable[date]) -> list[date]:
     """Roll up the complete local days among ``days`` that are not yet; returns those built.
-    One raw pass per run of consecutive missing days."""
+    One raw pass per run of consecutive missing days within one month (a month bounds the
+    memory of one pass)."""
     limit = complete_day_limit()
     wanted = sorted({d for d in days if d < limit})
     done = rolled_up_days(wanted)
     built = []
     one = timedelta(days=1)
-    for run in _runs([d for d in wanted if d not in done], lambda d: d + one):
-        if _store_run([(month_key(d), d.day) for d in run], day_start_utc(run[0]), day_start_utc(run[-1] + one),
-                      True):
+    for run in _runs([d for d in wanted if d not in done], lambda d: d + one if (d + one).day != 1 else None):
+        if _store_days(run):
             built += run
         elif len(run) > 1:
             # A concurrent builder's run may have covered only part of ours: the rest one by one.
             have = rolled_up_days(run)
-            built += [d for d in run if d not in have
-                      and _store_run([(month_key(d), d.day)], day_start_utc(d), day_start_utc(d + one), True)]
+            built += [d for d in run if d not in have and _store_days([d])]
     return built
 
 
@@ -226,19 +292,26 @@ def _read_rollups(months: list[int], days: list[date], current: set[tuple[int, i
     """The cells of whole ``months`` and of single ``days``; ``current``: the (month, day)
     units of the report's own period (the others are the previous period's)."""
     rows = []
-    day_months = sorted({month_key(d) for d in days})
+    span: dict[int, tuple[int, int]] = {}
+    for d in days:
+        lo, hi = span.get(month_key(d), (d.day, d.day))
+        span[month_key(d)] = (min(lo, d.day), max(hi, d.day))
     if (months or days) and sp_ids:
+        # Each month's wanted days as one range of the unique key (month, day, ...).
+        units = [sa.and_(ReportRollup.month == m, ReportRollup.day.between(lo, hi)) for m, (lo, hi) in span.items()]
+        if months:
+            units.append(sa.and_(ReportRollup.day == 0, ReportRollup.month.in_(months)))
         stmt = (sa.select(ReportRollup.service_point_id, ReportRollup.channel, ReportRollup.survey_id,
                           ReportRollup.month, ReportRollup.day, ReportRollup.respondents,
-                          ReportRollup.dissatisfied, ReportRollup.positions, ReportRollup.moments)
-                .where(sa.or_(sa.and_(ReportRollup.day == 0, ReportRollup.month.in_(months or [-1])),
-                              sa.and_(ReportRollup.day != 0, ReportRollup.month.in_(day_months or [-1]))),
-                       ReportRollup.survey_id != 0, ReportRollup.service_point_id.in_(sp_ids),
+                          ReportRollup.dissatisfied, ReportRollup.positions, ReportRollup.moments,
+                          Survey.questionnaire_id)
+                .join(Survey, Survey.id == ReportRollup.survey_id)
+                .where(sa.or_(*units), ReportRollup.survey_id != 0, ReportRollup.service_point_id.in_(sp_ids),
                        *clauses(f, rollups=True)))
         rows = db.session.execute(stmt).all()
     if rows:
-        # Day cells are read per month, then cut to the wanted days (the days of other
-        # periods, built by other reports, are in the same months).
+        # A month's range may span days of both periods and a gap between them: cut to the
+        # wanted days.
         code = _unit_code([r[3] for r in rows], [r[4] for r in rows])
         wanted = [month_key(d) * 32 + d.day for d in days] + [m * 32 for m in months]
         keep = np.flatnonzero(np.isin(code, wanted))
@@ -248,13 +321,12 @@ def _read_rollups(months: list[int], days: list[date], current: set[tuple[int, i
         empty = np.zeros(0, dtype=np.int64)
         return Rollups(empty, empty.astype(bool), empty, empty, empty.astype(bool), empty.astype(np.float64),
                        empty.astype(np.float64), np.zeros(0, dtype=object), np.zeros(0, dtype=object))
-    sp, chan, survey, mon, _day, n, dis, pos, blob = zip(*rows)
-    questionnaire_of = questionnaires_of(survey)
+    sp, chan, _survey, mon, _day, n, dis, pos, blob, questionnaire = zip(*rows)
     month = np.asarray(mon, dtype=np.int64)
     return Rollups(
         sp=np.asarray(sp, dtype=np.int64),
         kiosk=np.asarray([c == "kiosk" for c in chan], dtype=bool),
-        questionnaire=np.asarray([questionnaire_of[s] for s in survey], dtype=np.int64),
+        questionnaire=np.asarray(questionnaire, dtype=np.int64),
         month=month,
         current=np.isin(code, [m * 32 + d for m, d in current]),
         n=np.asarray(n, dtype=np.float64),
@@ -335,10 +407,12 @@ def fetch_respondents(root: Organisation | None, f: Filters, with_previous: bool
         ranges += rs
         if i == 0:
             current = {(m, 0) for m in ms} | {(month_key(d), d.day) for d in ds}
-    # Built before the raw query: building commits, which would end its SET LOCALs.
-    if months:
+    # Built before the raw query: building commits, which would end its SET LOCALs. One look
+    # at the markers first: after the nightly refresh nothing is missing.
+    have_months, have_days = _rolled_up(months, days)
+    if set(months) - have_months:
         ensure_rollups(months)
-    if days:
+    if set(days) - have_days:
         ensure_day_rollups(days)
     # The service points in scope, looked up once: the answers are then filtered on their own
     # column, and the big aggregate touches no other table than the tiny question table.

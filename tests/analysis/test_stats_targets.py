@@ -295,7 +295,10 @@ def test_responses_to_settle_at_80_percent_power() -> None:
 
 
 @pytest.mark.parametrize(("k", "n", "target"), [(27, 30, 0.85), (16, 20, 0.9), (45, 50, 0.85), (85, 100, 0.9),
-                                                (7, 10, 0.8), (3, 4, 0.9)])
+                                                (7, 10, 0.8), (3, 4, 0.9),
+                                                # Large units, near the target: millions more to settle.
+                                                (880_400, 1_000_000, 0.88), (879_700, 1_000_000, 0.88),
+                                                (45_090, 50_000, 0.9), (1_000, 1_100, 0.9), (0, 5, 0.1)])
 @pytest.mark.parametrize("strict", [False, True])
 def test_responses_to_settle_is_the_smallest_number_that_settles(k: int, n: int, target: float, strict: bool) -> None:
     rate = k / n

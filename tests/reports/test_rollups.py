@@ -6,6 +6,7 @@ import math
 import re
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -113,6 +114,23 @@ def test_rollups_give_the_raw_numbers(app, flagged_demo):
                 rolled = build(root, f, rollups=True, **kw)
                 assert_same(raw.to_dict(), rolled.to_dict())
                 compared += bool(raw.sections)
+    # Across month boundaries with both edges mid-month, and from mid last month to today
+    # (edge days, a whole month or none, and today's raw answers), on every index kind.
+    first_of_month = today.replace(day=1)
+    two_back = (first_of_month - timedelta(days=40)).replace(day=20)
+    kinds = set()
+    for period in ({"from": two_back.isoformat(), "to": (first_of_month - timedelta(days=20)).isoformat()},
+                   {"from": (first_of_month - timedelta(days=15)).isoformat(), "to": today.isoformat()},
+                   {"from": (two_back - timedelta(days=31)).isoformat(), "to": today.isoformat()}):
+        f = filters.parse_filters(period)
+        for root, kw in ((None, {}), (org("KA-BVDK"), {"with_items": True}), (None, {"service_point": sp})):
+            raw = build(root, f, rollups=False, **kw)
+            rolled = build(root, f, rollups=True, **kw)
+            assert_same(raw.to_dict(), rolled.to_dict())
+            kinds |= {(s.indicator, s.weighted) for s in rolled.sections if s.headline.n}
+            compared += bool(raw.sections)
+    # Composite (SIPAS style), overall rate (health) and quick indices, weighted by volume.
+    assert {("composite", True), ("overall_rate", True), ("quick", True)} <= kinds
     assert compared > 60
     built = markers()
     limit = rollups.complete_month_limit()
@@ -220,33 +238,83 @@ def test_month_completeness_and_period_split():
 def test_report_refresh_command(app, flagged_demo, runner):
     result = runner.invoke(args=["report-refresh", "--months", "3"])
     assert result.exit_code == 0, result.output
-    assert "3 month(s) rolled up" in result.output
     limit = rollups.complete_month_limit()
-    assert markers() == {limit - 3, limit - 2, limit - 1}
     day_limit = rollups.complete_day_limit()
     this_month = {day_limit.replace(day=1) + timedelta(days=i) for i in range(day_limit.day - 1)}
-    assert f"{len(this_month)} day(s) of this month rolled up" in result.output
-    assert day_markers() == this_month
-    result = runner.invoke(args=["report-refresh", "--months", "3"])
-    assert "0 month(s) rolled up, 3 already present" in result.output
-    assert f"0 day(s) of this month rolled up, {len(this_month)} already present" in result.output
-    result = runner.invoke(args=["report-refresh", "--months", "3", "--rebuild"])
-    assert "3 month(s) rolled up" in result.output
-    assert f"{len(this_month)} day(s) of this month rolled up" in result.output
+    window = {d for k in range(limit - 3, limit) for d in rollups.days_of_month(k)} | this_month
+    assert f"3 month(s) rolled up, 0 already present; {len(window)} day(s) rolled up" in result.output
     assert markers() == {limit - 3, limit - 2, limit - 1}
-    assert day_markers() == this_month
-    assert "report-refresh" in runner.invoke(args=["report", "--help"]).output
-
-
-def test_report_refresh_prunes_day_cells_of_old_months_which_rebuild_on_demand(app, flagged_demo, runner):
-    day_limit = rollups.complete_day_limit()
-    first = day_limit.replace(day=1)
-    old_day = (first - timedelta(days=70)).replace(day=14)  # two months back or more
-    last_month_day = first - timedelta(days=3)
-    assert set(rollups.ensure_day_rollups([old_day, last_month_day])) == {old_day, last_month_day}
+    assert day_markers() == window
     result = runner.invoke(args=["report-refresh", "--months", "3"])
+    assert f"0 month(s) rolled up, 3 already present; 0 day(s) rolled up, {len(window)} already present" \
+        in result.output
+    result = runner.invoke(args=["report-refresh", "--months", "3", "--rebuild"])
+    assert f"3 month(s) rolled up, 0 already present; {len(window)} day(s) rolled up" in result.output
+    assert markers() == {limit - 3, limit - 2, limit - 1}
+    assert day_markers() == window
+    assert "report-refresh" in runner.invoke(args=["report", "--help"]).output
+    # Without --months: 25 months, or more to reach the first stored response.
+    first = db.session.scalar(sa.select(sa.func.min(Response.submitted_at)))
+    first_month = min(filters.month_key(clock.to_local(first).date()), limit - 25)
+    result = runner.invoke(args=["report-refresh"])
     assert result.exit_code == 0, result.output
-    assert old_day not in day_markers() and last_month_day in day_markers()
-    assert re.search(r"[1-9]\d* day cell\(s\) of older months pruned", result.output), result.output
-    # A period with that day as an edge still gets it: rebuilt on first use.
-    assert rollups.ensure_day_rollups([old_day]) == [old_day]
+    assert markers() == set(range(first_month, limit))
+    assert day_markers() == {d for k in range(first_month, limit) for d in rollups.days_of_month(k)} | this_month
+
+
+def test_month_cells_are_the_sums_of_their_days(app, flagged_demo):
+    limit = rollups.complete_month_limit()
+    key = limit - 2  # holds a response a second before its first local midnight and one at it
+    assert rollups.ensure_rollups([key]) == [key]
+    assert day_markers() == set(rollups.days_of_month(key))
+
+    def cells(day):
+        rows = db.session.execute(sa.select(
+            ReportRollup.survey_id, ReportRollup.service_point_id, ReportRollup.channel, ReportRollup.flagged,
+            ReportRollup.respondents, ReportRollup.dissatisfied, ReportRollup.moments,
+        ).where(ReportRollup.month == key, day, ReportRollup.survey_id != 0)).all()
+        return rows
+
+    month = {r[:4]: (r[4], r[5], np.frombuffer(bytes(r[6]), dtype="<i8")) for r in cells(ReportRollup.day == 0)}
+    summed: dict = {}
+    for r in cells(ReportRollup.day != 0):
+        n, dis, m = summed.get(r[:4], (0, 0, 0))
+        summed[r[:4]] = (n + r[4], dis + r[5], m + np.frombuffer(bytes(r[6]), dtype="<i8"))
+    assert month.keys() == summed.keys() and len(month) > 5
+    for k, (n, dis, m) in month.items():
+        assert (n, dis) == summed[k][:2] and np.array_equal(m, summed[k][2])
+    # And the month's respondents are those stored in it (the raw count, by local month).
+    start, end = filters.month_start_utc(key), filters.month_start_utc(key + 1)
+    assert sum(n for n, _, _ in month.values()) == db.session.scalar(
+        sa.select(sa.func.count()).select_from(Response).where(
+            Response.submitted_at >= start, Response.submitted_at < end,
+            Response.id.in_(sa.select(Answer.response_id).where(Answer.satisfied.is_not(None)))))
+
+
+def test_after_report_refresh_any_period_reads_only_rollups_and_today(app, flagged_demo, runner):
+    """The nightly job leaves nothing to build: a period with mid-month edges, in an old month or
+    across month boundaries, a whole month, a quarter, the default (and each one's previous
+    period) read stored cells and today's answers only. Shown by deleting the raw answers of
+    every complete day (as retention does): the reports do not change."""
+    today = clock.today()
+    periods = [
+        {},
+        {"from": (today - timedelta(days=300)).isoformat(), "to": (today - timedelta(days=250)).isoformat()},
+        {"from": (today - timedelta(days=47)).isoformat(), "to": (today - timedelta(days=20)).isoformat()},
+        {"from": (today - timedelta(days=200)).isoformat(), "to": today.isoformat()},
+        {"from": filters.month_first_day(filters.month_key(today) - 4).isoformat(),
+         "to": (filters.month_first_day(filters.month_key(today) - 1) - timedelta(days=1)).isoformat()},
+    ]
+    before = [build(None, filters.parse_filters(p), rollups=False).to_dict() for p in periods]
+    assert runner.invoke(args=["report-refresh"]).exit_code == 0
+    cells = sa.select(sa.func.count()).select_from(ReportRollup).where(ReportRollup.survey_id != 0)
+    stored = db.session.scalar(cells)
+    start_of_today = clock.day_start_utc(rollups.complete_day_limit())
+    old = sa.select(Response.id).where(Response.submitted_at < start_of_today)
+    db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(old)))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) > 0  # today's remain
+    for p, expected in zip(periods, before):
+        assert_same(expected, build(None, filters.parse_filters(p)).to_dict())
+    # Nothing was built (only markers of the empty days before the first response, at most).
+    assert db.session.scalar(cells) == stored
