@@ -9,12 +9,13 @@ from ..models import Dossier, Organisation, ServicePoint, subtree_filter
 from .records import FIELDS, Resolver, as_record, parse_batch, write
 
 
-def _parse(records, scope):
-    rows, errors = parse_batch([rec for _, rec in records], Resolver(scope), indices=[n for n, _ in records])
+def _parse(records, context):
+    rows, errors = parse_batch([rec for _, rec in records], Resolver(context.scope), indices=[n for n, _ in records])
     return rows, [imports.RowError(e.index, e.field, e.message) for e in errors]
 
 
-def _export(scope):
+def _export(context):
+    scope = context.scope
     q = (sa.select(Dossier, Organisation.code, ServicePoint.code)
          .join(Organisation, Organisation.id == Dossier.organisation_id)
          .outerjoin(ServicePoint, ServicePoint.id == Dossier.service_point_id)
