@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from flask_babel import lazy_gettext as _l
+
 from .. import imports
 from ..extensions import db
 from ..models import Dossier, Organisation, ServicePoint, subtree_filter
@@ -33,6 +35,7 @@ KIND = imports.register(imports.Kind(
     parse=_parse,
     apply=write,
     export=_export,
+    note=_l("Ngày giờ dạng yyyyMMddHHmmss, giờ Việt Nam."),
     example={"code": "000.00.01.H99-261201-0001", "agency": "SO-TP", "procedure": "1.001234", "field": "G01",
              "service_point": "", "received": "20261201083000", "due": "20261204170000", "returned": "",
              "status": "DangXuLy", "channel": "counter"},

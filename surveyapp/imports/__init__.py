@@ -49,6 +49,7 @@ class Kind:
     apply: Callable
     export: Callable
     example: dict = field(default_factory=dict)
+    note: str = ""  # how to fill it in, shown on the workspace page
 
 
 @dataclass
