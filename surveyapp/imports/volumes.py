@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import MAX_VOLUME, ServicePoint, ServiceVolume, subtree_filter
 from .service_points import point_code, points_by_code
 
+MAX_SHOWN = format(MAX_VOLUME, ",").replace(",", ".")  # 10.000.000, as Vietnamese writes it
 COLUMNS = [("service_point", "Mã điểm phục vụ"), ("month", "Tháng"), ("volume", "Số lượt phục vụ")]
 
 
@@ -53,7 +54,7 @@ def _parse(records, context):
             check.error(n, "month", _l("Tháng không hợp lệ (định dạng năm-tháng, ví dụ 2026-05)."))
         volume = parse_volume(rec.get("volume"))
         if volume is None:
-            check.error(n, "volume", _l("Số lượt phải là số nguyên từ 0 đến %(n)s.", n=f"{MAX_VOLUME:,}".replace(",", ".")))
+            check.error(n, "volume", _l("Số lượt phải là số nguyên từ 0 đến %(n)s.", n=MAX_SHOWN))
         if code and month and not check.duplicate(n, "month", seen, (code, month)):
             rows.append({"row": n, "code": code, "month": month, "volume": volume})
     points = points_by_code(r["code"] for r in rows)
