@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from .. import imports, qr
 from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope
@@ -61,7 +61,7 @@ class PostersForm(AdminForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 
-    org = SelectField(_l("Đơn vị"), coerce=int)
+    org = SelectField(_l("Đơn vị"), coerce=int, validators=[InputRequired()])
 
 
 def _kind(name: str) -> imports.Kind:
@@ -128,9 +128,16 @@ def import_kind(kind: str):
     return import_page(kind, url_for("admin.import_kind", kind=kind))
 
 
+def _extension(ext: str) -> str:
+    if ext not in ("csv", "xlsx"):
+        abort(404)
+    return ext
+
+
 def send_template(kind_name: str, ext: str):
     """The kind's header (Vietnamese) and one example row, as CSV or XLSX."""
     kind = _kind(kind_name)
+    ext = _extension(ext)
     out = io.BytesIO()
     imports.template(kind.name, f"mau.{ext}", out)
     out.seek(0)
@@ -138,17 +145,18 @@ def send_template(kind_name: str, ext: str):
                      download_name=f"mau-{kind.name}.{ext}")
 
 
-@bp.route("/imports/<kind>/template.<any(csv, xlsx):ext>")
+@bp.route("/imports/<kind>/template.<ext>")
 @login_required_role(*READ_ROLES)
 def import_template(kind: str, ext: str):
     return send_template(kind, ext)
 
 
-@bp.route("/imports/<kind>/export.<any(csv, xlsx):ext>")
+@bp.route("/imports/<kind>/export.<ext>")
 @login_required_role(*WRITE_ROLES)
 def import_export(kind: str, ext: str):
     """What the user may import back: the kind's rows of its subtree, in the template's layout."""
     _kind(kind)
+    ext = _extension(ext)
     out = io.BytesIO()
     imports.write_export(kind, f"x.{ext}", out)
     out.seek(0)
@@ -173,9 +181,11 @@ def organisation_posters_pdf(org_id: int):
 @bp.route("/imports/posters.pdf")
 @login_required_role(*READ_ROLES)
 def imports_posters():
-    """The workspace's posters button: the chosen organisation's PDF."""
-    form = PostersForm(request.args, meta={"csrf": False})
-    form.org.choices = org_choices(scoped_organisations(active_only=True))
-    if not form.validate():
-        abort(400)
-    return redirect(url_for("admin.organisation_posters_pdf", org_id=form.org.data))
+    """The workspace's posters button: the chosen organisation's PDF (default: the first of the subtree)."""
+    org_id = request.args.get("org", type=int)
+    if org_id is None:
+        orgs = scoped_organisations(active_only=True)
+        if not orgs:
+            abort(404)
+        org_id = orgs[0].id
+    return redirect(url_for("admin.organisation_posters_pdf", org_id=organisation_in_scope(org_id).id))
