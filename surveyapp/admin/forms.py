@@ -133,6 +133,8 @@ class OrganisationForm(AdminForm):
 class ServicePointForm(AdminForm):
     organisation_id = SelectField(_l("Thuộc đơn vị"), coerce=int, validators=[InputRequired(REQUIRED)])
     name = StringField(_l("Tên điểm phục vụ"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    official_code = StringField(_l("Mã điểm phục vụ (mã của tỉnh, dùng khi nhập tệp)"), validators=[
+        Optional(), Length(max=64), Regexp(CODE_RE, message=_l("Chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang."))])
     name_en = StringField(_l("Tên tiếng Anh"), validators=[Optional(), Length(max=255)])
 
 

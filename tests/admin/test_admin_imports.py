@@ -132,3 +132,18 @@ def test_posters_command_writes_the_same_pdf(world, runner, tmp_path):
     urls = _decode_pages(out.read_bytes(), tmp_path)
     codes = db.session.scalars(sa.select(ServicePoint.code).where(ServicePoint.active)).all()
     assert sorted(urls) == sorted(f"https://khaosat.example.gov.vn/s/{c}" for c in codes)
+
+
+def test_the_service_point_form_sets_the_official_code_an_import_matches(world, as_user):
+    a = world.a
+    client = as_user(a.manager)
+    form = {"organisation_id": a.org.id, "name": a.sp.name, "official_code": "XA-AN-MC"}
+    assert client.post(f"/admin/service-points/{a.sp.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert a.sp.official_code == "XA-AN-MC"
+    other = {"organisation_id": a.org.id, "name": "Quầy mới", "official_code": "XA-AN-MC"}
+    taken = client.post("/admin/service-points/new", data=other)
+    assert taken.status_code == 422 and "Mã điểm phục vụ đã được dùng." in taken.get_data(as_text=True)
+    text = "Mã điểm phục vụ,Tên điểm phục vụ,Tên tiếng Anh,Mã đơn vị,Mã QR\nXA-AN-MC,Một cửa xã An Bình,,XA-AN,\n"
+    result = upload(client, "service-points", text)
+    assert result.status_code == 200 and "1 dòng hợp lệ." in result.get_data(as_text=True)
