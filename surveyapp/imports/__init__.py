@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
@@ -184,9 +185,14 @@ def run_import(kind_name: str, filename: str, data: bytes, *, scope=None, actor=
             return ImportResult(kind.name, len(records), errors, {}, dry_run)
         counts = kind.apply(parsed)
         if counts.get("created") or counts.get("updated"):
-            record("import", None, after={"kind": kind.name, "file": filename[:200], "rows": len(records), **counts},
-                   object_type="import", object_id=kind.name)
+            event = record("import", None, after={"kind": kind.name, "file": filename[:200], "rows": len(records),
+                                                  **counts}, object_type="import", object_id=kind.name)
+            event.user_id = context.actor.id  # who imported, signed in or named by a script; None at the shell
         db.session.commit()
+    except sa.exc.IntegrityError as exc:
+        # Another change stored the same code between the check and the write: nothing is stored.
+        db.session.rollback()
+        raise FileProblem(str(_l("Dữ liệu vừa được thay đổi cùng lúc; không lưu gì. Vui lòng nhập lại."))) from exc
     except Exception:
         db.session.rollback()
         raise
