@@ -91,6 +91,8 @@ def import_page(kind_name: str, here: str):
                 flash(_("Đã nhập %(rows)d dòng: %(created)d mới, %(updated)d cập nhật, %(unchanged)d không đổi.",
                         rows=result.rows, created=c["created"], updated=c["updated"], unchanged=c["unchanged"]),
                       "success")
+                if c.get("invited"):
+                    flash(_("Đã gửi %(n)d thư mời đặt mật khẩu.", n=c["invited"]), "success")
                 return redirect(here)
             status = 422
     elif request.method == "POST":

@@ -1,8 +1,8 @@
 """The ``users`` import kind: officials' accounts, matched by username (case aside).
 
 A file never carries a password. A new account gets none that can be used: its holder signs
-in through single sign-on (docs/DEPLOY.md), or an administrator sets a password in the
-workspace. An import never grants more than the importing account may grant
+in through single sign-on (docs/DEPLOY.md), or, where password sign-in is allowed, sets one from
+the invitation e-mailed to the account's address (:mod:`surveyapp.auth.invitations`). An import never grants more than the importing account may grant
 (:func:`surveyapp.auth.scope.grantable_roles`), nor touches an account it may not manage.
 """
 from __future__ import annotations
@@ -80,7 +80,10 @@ def _parse(records, context):
 
 
 def _apply(rows):
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    from ..auth.invitations import invite
+
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "invited": 0}
+    created = []
     stored = {u.id: u for part in imports.chunked([r["id"] for r in rows if r["id"]])
               for u in db.session.scalars(sa.select(User).where(User.id.in_(part)))}
     for r in rows:
@@ -91,6 +94,7 @@ def _apply(rows):
             user = User(username=r["username"], **values)
             user.set_unusable_password()
             db.session.add(user)
+            created.append(user)
             counts["created"] += 1
         elif all(getattr(user, k) == v for k, v in values.items()):
             counts["unchanged"] += 1
@@ -101,6 +105,8 @@ def _apply(rows):
                 setattr(user, k, v)
             counts["updated"] += 1
     db.session.flush()
+    # In the import's transaction: no invitation without its account, nor the reverse.
+    counts["invited"] = sum(invite(user) for user in created)
     return counts
 
 
