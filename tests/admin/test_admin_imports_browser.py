@@ -35,6 +35,9 @@ def test_template_dry_run_errors_then_confirm(province, page, tmp_path):
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(base + "/admin/imports")
     assert_accessible(page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path="/tmp/imports_index.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
     row = page.get_by_role("row", name="Cây đơn vị")
     with page.expect_download() as download:
         row.get_by_role("cell").nth(0).get_by_role("link", name="XLSX").click()
