@@ -91,7 +91,9 @@ def _apply(rows):
                   "organisation_id": r["organisation_id"]}
         user = stored.get(r["id"])
         if user is None:
-            user = User(username=r["username"], **values)
+            # The language named (not left to the server default) so that the invitation below
+            # reads it without a query per account.
+            user = User(username=r["username"], language="vi", **values)
             user.set_unusable_password()
             db.session.add(user)
             created.append(user)
