@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField
-from wtforms.validators import DataRequired, InputRequired
+from wtforms.validators import DataRequired
 
 from .. import imports, qr
 from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope
@@ -61,7 +61,7 @@ class PostersForm(AdminForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 
-    org = SelectField(_l("Đơn vị"), coerce=int, validators=[InputRequired()])
+    org = SelectField(_l("Đơn vị"), coerce=int)
 
 
 def _kind(name: str) -> imports.Kind:

@@ -302,17 +302,18 @@ class Rows:
             return value
         return ""
 
-    def choice(self, row: int, rec: dict, key: str, choices: dict[str, str], *, required: bool = True) -> str | None:
-        """One of ``choices`` (accepted spelling, lower case -> stored value)."""
+    def choice(self, row: int, rec: dict, key: str, choices: dict[str, str], *, required: bool = True,
+               shown: Iterable[str] | None = None) -> str | None:
+        """One of ``choices`` (accepted spelling, lower case -> stored value); the error names
+        ``shown`` (default: every accepted spelling)."""
         value = self.text(rec, key).lower()
         if not value:
             if required:
                 self.error(row, key, _l("Thiếu giá trị bắt buộc."))
             return None
         if value not in choices:
-            shown = ", ".join(dict.fromkeys(f"“{k}”" for k in choices if not k.isascii()) or
-                              dict.fromkeys(f"“{k}”" for k in choices))
-            self.error(row, key, _l("Giá trị không hợp lệ; dùng một trong: %(values)s.", values=shown))
+            listed = ", ".join(f"“{k}”" for k in (shown if shown is not None else choices))
+            self.error(row, key, _l("Giá trị không hợp lệ; dùng một trong: %(values)s.", values=listed))
             return None
         return choices[value]
 

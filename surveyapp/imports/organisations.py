@@ -40,7 +40,7 @@ def _parse(records, context):
         values = {"row": n, "code": code, "parent": parent or None,
                   "name": check.required(n, rec, "name", 255),
                   "name_en": check.optional(n, rec, "name_en", 255),
-                  "sector": check.choice(n, rec, "sector", SECTORS_READ)}
+                  "sector": check.choice(n, rec, "sector", SECTORS_READ, shown=SECTOR_NAMES.values())}
         if code and not check.duplicate(n, "code", seen, code):
             rows[code] = values
     stored = existing_by_code(list(rows) + [r["parent"] for r in rows.values() if r["parent"]])

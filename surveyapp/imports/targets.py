@@ -46,8 +46,9 @@ def _parse(records, context):
     for n, rec in records:
         r = {"row": n, "indicator": check.choice(n, rec, "indicator", INDICATORS_READ),
              "organisation": check.code(n, rec, "organisation", 32, required=False) or None,
-             "sector": check.choice(n, rec, "sector", SECTORS_READ, required=False),
-             "value": _percent(rec.get("value")), "operator": check.choice(n, rec, "operator", OPERATORS_READ),
+             "sector": check.choice(n, rec, "sector", SECTORS_READ, required=False, shown=SECTOR_NAMES.values()),
+             "value": _percent(rec.get("value")),
+             "operator": check.choice(n, rec, "operator", OPERATORS_READ, shown=OPERATOR_NAMES.values()),
              "valid_from": check.day(n, rec, "valid_from"), "valid_to": check.day(n, rec, "valid_to", required=False),
              "source": check.optional(n, rec, "source", 255)}
         if r["value"] is None:

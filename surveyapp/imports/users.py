@@ -2,7 +2,8 @@
 
 A file never carries a password. A new account gets none that can be used: its holder signs
 in through single sign-on (docs/DEPLOY.md), or, where password sign-in is allowed, sets one from
-the invitation e-mailed to the account's address (:mod:`surveyapp.auth.invitations`). An import never grants more than the importing account may grant
+the invitation e-mailed to the account's address (:mod:`surveyapp.auth.invitations`). An import
+never grants more than the importing account may grant
 (:func:`surveyapp.auth.scope.grantable_roles`), nor touches an account it may not manage.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _parse(records, context):
             email = normalise_email(check.text(rec, "email"))
         except EmailError as exc:
             check.error(n, "email", str(exc))
-        role = check.choice(n, rec, "role", ROLES_READ)
+        role = check.choice(n, rec, "role", ROLES_READ, shown=ROLE_NAMES.values())
         if role is not None and role not in grantable:
             check.error(n, "role", _l("Bạn không được cấp vai trò “%(role)s”.", role=ROLE_NAMES[role]))
         org_code = check.code(n, rec, "organisation", 32, required=False)

@@ -13,9 +13,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from surveyapp.extensions import db
-from surveyapp.models import AuditEvent, Organisation, ServicePoint, User
+from surveyapp.models import AuditEvent, Organisation, ServicePoint
 
-from admin_helpers import login, make_user
 
 KINDS = ("organisations", "service-points", "users", "volumes", "targets")
 

@@ -34,7 +34,8 @@ USERS = [USER_HEADER, "nguyenvana,Nguyễn Văn A,a@tanlap.gov.vn,người xem,2
 VOL_HEADER = "Mã điểm phục vụ,Tháng,Số lượt phục vụ"
 VOLS = [VOL_HEADER, "26734-MC,2026-05,1.250", "quaynoi0001,2026-05,310", "26734-MC,2026-06,990"]
 TARGET_HEADER = "Chỉ số,Mã đơn vị,Lĩnh vực,Chỉ tiêu (%),Phép so sánh,Áp dụng từ ngày,Đến ngày,Căn cứ"
-TARGETS = [TARGET_HEADER, "composite,26734,,96.5,≥,2026-01-01,2026-12-31,Kế hoạch xã", "composite,25,,96,≥,01/01/2026,,Kế hoạch tỉnh",
+TARGETS = [TARGET_HEADER, "composite,26734,,96.5,≥,2026-01-01,2026-12-31,Kế hoạch xã",
+           "composite,25,,96,≥,01/01/2026,,Kế hoạch tỉnh",
            "quick,,y tế,88,>,2031-01-01,,Quyết định của tỉnh"]
 ALL = [("organisations", ORGS), ("service-points", SPS), ("users", USERS), ("volumes", VOLS), ("targets", TARGETS)]
 
