@@ -141,6 +141,9 @@ class Defaults:
     DOSSIER_API_MAX_ITEMS = 500  # tokens per API call
     DOSSIER_API_RATE_LIMIT = "120 per minute"  # per API key
 
+    # Days an imported official's invitation link (to set a first password) stays valid.
+    INVITATION_MAX_AGE_DAYS = 7
+
     # Cache lifetime of versioned static files (the URL changes whenever the file does).
     STATIC_MAX_AGE = 365 * 86400
 

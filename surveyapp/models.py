@@ -42,6 +42,10 @@ INDICATORS = ("composite", "overall_rate", "quick", "procedure")
 # "implausible": a kiosk rating claimed when its tablet could not have collected it (kiosk.ratings).
 FLAGS = ("honeypot", "too_fast", "burst", "clock_skew", "implausible")
 
+# Official codes (organisations, service points) and usernames: the forms and the imports check these.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
+
 # Kiosk ratings come from the quick counter rating; reasons asked after 1 or 2.
 KIOSK_REASONS = ("waiting_time", "attitude", "procedure", "facilities", "other")
 
@@ -139,6 +143,9 @@ class ServicePoint(db.Model):
     name_en: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The province's own code for the point (imports match rows by it); ``code`` stays the
+    # unguessable one in its QR link (migration 0013_imports).
+    official_code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     organisation: Mapped[Organisation] = relationship(back_populates="service_points")
 
@@ -537,6 +544,15 @@ class User(db.Model):
 
         self.password_hash = generate_password_hash(password)
 
+    def set_unusable_password(self) -> None:
+        """No password signs in (werkzeug reads no method from it): the account signs in through
+        single sign-on until an administrator sets a password."""
+        self.password_hash = "!" + secrets.token_hex(16)
+
+    @property
+    def has_usable_password(self) -> bool:
+        return not self.password_hash.startswith("!")
+
     def check_password(self, password: str) -> bool:
         from werkzeug.security import check_password_hash
 
@@ -597,6 +613,9 @@ class Target(db.Model):
     source: Mapped[str | None] = mapped_column(sa.String(255))
 
     organisation: Mapped[Organisation | None] = relationship()
+
+
+MAX_VOLUME = 10_000_000  # people served by one point in a month: far beyond any real one
 
 
 class ServiceVolume(db.Model):

@@ -127,6 +127,50 @@ def render_posters(service_points: list[ServicePoint], paper: str = "A4") -> str
                            invite_en=invite_en, type_vi=type_vi, type_en=type_en)
 
 
+def posters_pdf(service_points: list[ServicePoint]) -> bytes:
+    """One PDF to print: an A4 page per service point with its name, its organisation, its QR code
+    and its short URL, the invitation in Vietnamese with English beneath."""
+    from fpdf import FPDF
+
+    from .reports.exports import FONT_DIR, inert
+
+    invite_vi, type_vi = _invitation("vi")
+    invite_en, type_en = _invitation("en")
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)  # one poster, one page, whatever the length of a name
+    pdf.set_margins(20, 20, 20)
+    pdf.add_font("DejaVu", "", f"{FONT_DIR}/DejaVuSans.ttf")
+    pdf.add_font("DejaVu", "B", f"{FONT_DIR}/DejaVuSans-Bold.ttf")
+    pdf.add_font("DejaVu", "I", f"{FONT_DIR}/DejaVuSans-Oblique.ttf")
+    pdf.set_title(invite_vi)
+    width = 210 - 40
+    for sp in service_points:
+        url = public_url(sp)
+        pdf.add_page()
+        pdf.set_font("DejaVu", "B", 24)
+        pdf.multi_cell(width, 11, inert(sp.name, spreadsheet=False), align="C", new_x="LMARGIN", new_y="NEXT")
+        if sp.name_en:
+            pdf.set_font("DejaVu", "I", 14)
+            pdf.multi_cell(width, 7, inert(sp.name_en, spreadsheet=False), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 13)
+        pdf.multi_cell(width, 7, inert(sp.organisation.name, spreadsheet=False), align="C", new_x="LMARGIN",
+                       new_y="NEXT")
+        side = 120
+        top = max(pdf.get_y() + 6, 62)
+        pdf.image(io.BytesIO(qr_png(url)), x=(210 - side) / 2, y=top, w=side, h=side)
+        pdf.set_y(top + side + 6)
+        pdf.set_font("DejaVu", "B", 16)
+        pdf.multi_cell(width, 8, invite_vi, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "I", 12)
+        pdf.multi_cell(width, 6, invite_en, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+        pdf.set_font("DejaVu", "", 11)
+        pdf.multi_cell(width, 6, f"{type_vi} / {type_en}", align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "B", 14)
+        pdf.multi_cell(width, 7, url.split("://", 1)[-1], align="C", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
 # ---------------------------------------------------------------------------------------------
 # Dossier tokens
 
@@ -213,6 +257,6 @@ class DossierToken(NamedTuple):
     field: str | None = None
 
 
-__all__ = ["public_url", "qr_svg", "qr_png", "render_posters", "issue_dossier_token", "verify_dossier_token",
+__all__ = ["public_url", "qr_svg", "qr_png", "render_posters", "posters_pdf", "issue_dossier_token", "verify_dossier_token",
            "read_dossier_token", "DossierToken",
            "dossier_hash", "base_url"]

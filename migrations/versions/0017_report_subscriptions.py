@@ -1,7 +1,7 @@
 """report subscriptions: scheduled filed reports, their recipients and periods sent; e-mail attachments
 
 Revision ID: 0017_report_subscriptions
-Revises: 0011_sso
+Revises: 0013_imports
 Create Date: 2026-12-07 23:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017_report_subscriptions'
-down_revision = '0011_sso'
+down_revision = '0013_imports'
 branch_labels = None
 depends_on = None
 

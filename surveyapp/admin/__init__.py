@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (register the views on bp)
     dashboard,
     dossiers,
     filed,
+    imports,
     kiosks,
     navigation,
     organisations,

@@ -1,54 +1,21 @@
-"""Dossiers in the workspace: import a CSV/XLSX file (a dry run first, then confirm), the
-template, and the ranking of units with the rule that decided each rank."""
+"""Dossiers in the workspace: import a CSV/XLSX file (the shared import page of
+:mod:`.imports`), the template, and the ranking of units with the rule that decided each rank."""
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import zlib
-
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _
+from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from .. import imports, rankings
-from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope, scope_root
+from .. import rankings
+from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope
 from ..clock import today
 from . import bp
 from .forms import AdminForm, choice_list
 from .helpers import org_choices, scoped_organisations
+from .imports import import_page, send_template
 
 KIND = "dossiers"
-
-
-def _pack(data: bytes) -> str:
-    # Compressed so that a file near the upload limit still fits the form-field limit.
-    return base64.b64encode(zlib.compress(data, 9)).decode()
-
-
-def _unpack(payload: str) -> bytes:
-    try:
-        inflater = zlib.decompressobj()
-        limit = int(current_app.config["MAX_CONTENT_LENGTH"])
-        data = inflater.decompress(base64.b64decode(payload, validate=True), limit + 1)
-    except zlib.error as exc:
-        raise ValueError("bad payload") from exc
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise ValueError("payload too large")
-    return data
-
-
-class DossierUploadForm(AdminForm):
-    file = FileField(_l("Tệp CSV hoặc XLSX"), validators=[FileRequired(_l("Vui lòng chọn tệp."))])
-
-
-class DossierConfirmForm(AdminForm):
-    # The checked file, sent back to be checked again and stored (never trusted as checked).
-    filename = HiddenField(validators=[DataRequired()])
-    payload = HiddenField(validators=[DataRequired()])
 
 
 class RankingForm(AdminForm):
@@ -67,66 +34,21 @@ class RankingForm(AdminForm):
 @login_required_role(*WRITE_ROLES)
 def dossier_import():
     """Upload dossiers: the file is checked (nothing stored) and shown; confirming stores it whole."""
-    upload, confirm = DossierUploadForm(prefix="up"), DossierConfirmForm(prefix="ok")
-    result, status = None, 200
-    if request.method == "POST" and "ok-payload" in request.form:
-        if not confirm.validate_on_submit():
-            abort(400)
-        try:
-            data = _unpack(confirm.payload.data)
-            result = imports.run_import(KIND, confirm.filename.data, data, scope=scope_root())
-        except (binascii.Error, ValueError) as exc:
-            upload.file.errors = [str(exc) if isinstance(exc, imports.FileProblem) else _("Tệp không hợp lệ.")]
-            status = 422
-        else:
-            if result.ok:
-                c = result.counts
-                flash(_("Đã nhập %(rows)d dòng: %(created)d mới, %(updated)d cập nhật, %(unchanged)d không đổi.",
-                        rows=result.rows, created=c["created"], updated=c["updated"], unchanged=c["unchanged"]),
-                      "success")
-                return redirect(url_for("admin.dossier_import"))
-            status = 422
-    elif request.method == "POST":
-        if upload.validate_on_submit():
-            storage = upload.file.data
-            data = storage.read()
-            try:
-                result = imports.run_import(KIND, storage.filename or "", data, scope=scope_root(), dry_run=True)
-            except imports.FileProblem as exc:
-                upload.file.errors = [str(exc)]
-                status = 422
-            else:
-                if result.ok:
-                    confirm = DossierConfirmForm(prefix="ok", formdata=None, filename=storage.filename,
-                                                 payload=_pack(data))
-                else:
-                    status = 422
-        else:
-            status = 422
-    return render_template("admin/dossier_import.html", upload=upload, confirm=confirm, result=result,
-                           columns=imports.get(KIND).columns), status
-
-
-def _template(ext: str):
-    out = io.BytesIO()
-    imports.template(KIND, f"mau.{ext}", out)
-    out.seek(0)
-    mimetype = "text/csv" if ext == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return send_file(out, mimetype=mimetype, as_attachment=True, download_name=f"mau-ho-so.{ext}")
+    return import_page(KIND, url_for("admin.dossier_import"))
 
 
 @bp.route("/dossiers/template.csv")
 @login_required_role(*READ_ROLES)
 def dossier_template():
     """The import template with one example row, as CSV."""
-    return _template("csv")
+    return send_template(KIND, "csv")
 
 
 @bp.route("/dossiers/template.xlsx")
 @login_required_role(*READ_ROLES)
 def dossier_template_xlsx():
     """The import template with one example row, as XLSX."""
-    return _template("xlsx")
+    return send_template(KIND, "xlsx")
 
 
 @bp.route("/rankings")

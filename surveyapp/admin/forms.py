@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import INDICATORS, QUESTION_TYPES, ROLES, SECTORS, SURVEY_STATUSES
+from ..models import CODE_PATTERN, INDICATORS, MAX_VOLUME, USERNAME_PATTERN, QUESTION_TYPES, ROLES, SECTORS, SURVEY_STATUSES
 
 # WTForms ships no Vietnamese catalogue: its built-in messages, translated here.
 WTFORMS_VI = {
@@ -86,7 +86,8 @@ REQUIRED = _l("Vui lòng điền mục này.")
 def choice_list(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
-CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+CODE_RE = CODE_PATTERN
+USERNAME_RE = USERNAME_PATTERN
 
 
 def sector_choices():
@@ -132,6 +133,8 @@ class OrganisationForm(AdminForm):
 class ServicePointForm(AdminForm):
     organisation_id = SelectField(_l("Thuộc đơn vị"), coerce=int, validators=[InputRequired(REQUIRED)])
     name = StringField(_l("Tên điểm phục vụ"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    official_code = StringField(_l("Mã điểm phục vụ (mã của tỉnh, dùng khi nhập tệp)"), validators=[
+        Optional(), Length(max=64), Regexp(CODE_RE, message=_l("Chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang."))])
     name_en = StringField(_l("Tên tiếng Anh"), validators=[Optional(), Length(max=255)])
 
 
@@ -225,7 +228,7 @@ class DeviceMoveForm(AdminForm):
 class UserForm(AdminForm):
     username = StringField(_l("Tên đăng nhập"), validators=[
         DataRequired(REQUIRED), Length(min=3, max=64),
-        Regexp(r"^[A-Za-z0-9._-]+$", message=_l("Chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang."))])
+        Regexp(USERNAME_RE, message=_l("Chỉ dùng chữ không dấu, số, dấu chấm, gạch ngang."))])
     full_name = StringField(_l("Họ và tên"), validators=[Optional(), Length(max=255)])
     role = SelectField(_l("Vai trò"), choices=role_choices)
     organisation_id = SelectField(_l("Phạm vi (đơn vị)"), coerce=int, validators=[InputRequired(REQUIRED)])
@@ -265,7 +268,7 @@ class VolumeForm(AdminForm):
     month = StringField(_l("Tháng (năm-tháng, ví dụ 2026-05)"), validators=[
         DataRequired(REQUIRED), Regexp(MONTH_RE.pattern, message=_l("Tháng không hợp lệ (định dạng năm-tháng)."))])
     volume = IntegerField(_l("Số lượt phục vụ"), validators=[
-        InputRequired(REQUIRED), NumberRange(min=0, max=10_000_000, message=_l("Số lượt phải từ 0 đến 10.000.000."))])
+        InputRequired(REQUIRED), NumberRange(min=0, max=MAX_VOLUME, message=_l("Số lượt phải từ 0 đến 10.000.000."))])
 
 
 class VolumeUploadForm(AdminForm):

@@ -28,6 +28,7 @@ NAV = (
     ("admin.kiosks", N_("Máy đánh giá"), READ_ROLES),
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
+    ("admin.imports_index", N_("Nhập dữ liệu"), WRITE_ROLES),
     ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
     ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
     ("admin.filed_report", N_("Báo cáo Nghị định 30"), READ_ROLES),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .. import qr
 from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope, service_point_in_scope
@@ -46,12 +47,18 @@ def service_point_new():
     form = _service_point_form(None)
     if form.validate_on_submit():
         org = organisation_in_scope(form.organisation_id.data)
-        sp = ServicePoint(organisation=org, name=form.name.data.strip(), name_en=clean(form.name_en.data))
+        sp = ServicePoint(organisation=org, name=form.name.data.strip(), name_en=clean(form.name_en.data),
+                          official_code=clean(form.official_code.data))
         db.session.add(sp)
-        audit.record("service_point.create", sp)
-        db.session.commit()
-        flash(_("Đã tạo điểm phục vụ %(name)s.", name=sp.name), "success")
-        return redirect(url_for("admin.service_points", org=org.id))
+        try:
+            audit.record("service_point.create", sp)  # flushes: a taken code fails here
+        except IntegrityError:
+            db.session.rollback()
+            form.official_code.errors.append(_("Mã điểm phục vụ đã được dùng."))
+        else:
+            db.session.commit()
+            flash(_("Đã tạo điểm phục vụ %(name)s.", name=sp.name), "success")
+            return redirect(url_for("admin.service_points", org=org.id))
     return form_page(form, _("Thêm điểm phục vụ"), cancel=url_for("admin.service_points"))
 
 
@@ -64,10 +71,16 @@ def service_point_edit(sp_id: int):
         before = audit.snapshot(sp)
         sp.organisation = organisation_in_scope(form.organisation_id.data)
         sp.name, sp.name_en = form.name.data.strip(), clean(form.name_en.data)
-        audit.record("service_point.update", sp, before)
-        db.session.commit()
-        flash(_("Đã lưu điểm phục vụ %(name)s.", name=sp.name), "success")
-        return redirect(url_for("admin.service_points", org=sp.organisation_id))
+        sp.official_code = clean(form.official_code.data)
+        try:
+            audit.record("service_point.update", sp, before)  # flushes: a taken code fails here
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.official_code.errors.append(_("Mã điểm phục vụ đã được dùng."))
+        else:
+            flash(_("Đã lưu điểm phục vụ %(name)s.", name=sp.name), "success")
+            return redirect(url_for("admin.service_points", org=sp.organisation_id))
     return form_page(form, _("Sửa điểm phục vụ %(name)s", name=sp.name), cancel=url_for("admin.service_points"))
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..auth.scope import READ_ROLES, login_required_role, require_write, service_point_in_scope
 from ..extensions import db
-from ..models import ServicePoint, ServiceVolume
+from ..models import MAX_VOLUME, ServicePoint, ServiceVolume
 from . import audit, bp
 from .forms import MONTH_RE, VolumeForm, VolumeUploadForm
 
@@ -84,7 +84,7 @@ def _parse_volumes(storage) -> tuple[list[tuple[date, int]], str | None]:
             volume = int(row.get("volume", ""))
         except ValueError:
             volume = -1
-        if not 0 <= volume <= 10_000_000:
+        if not 0 <= volume <= MAX_VOLUME:
             return [], _("Dòng %(n)d: số lượt phải là số nguyên từ 0 đến 10.000.000.", n=line_no)
         rows[_first_of_month(row["month"])] = volume
     if not rows:

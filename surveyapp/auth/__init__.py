@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import routes, sso  # noqa: E402,F401
+from . import invitation_routes, routes, sso  # noqa: E402,F401

@@ -65,16 +65,28 @@ def login_required_installation_admin(view):
     return login_required_role("admin")(wrapped)
 
 
-def scope_root() -> Organisation | None:
-    """The root of what the current user may see; None means everything (the installation administrator)."""
-    if is_installation_admin():
+def installation_operator() -> User:
+    """Who runs a command at the installation's shell (``flask import``): the installation's
+    authority, as an unsaved account that no session or audit event refers to."""
+    return User(username="-", role="admin", organisation=None, active=True)
+
+
+def scope_root(user=None) -> Organisation | None:
+    """The root of what the user (default: the current one) may see; None means everything
+    (the installation administrator)."""
+    user = current_user if user is None else user
+    if is_installation_admin(user):
         return None
-    return current_user.organisation
+    return user.organisation
 
 
-def in_scope(org: Organisation | None) -> bool:
-    root = scope_root()
+def within(org: Organisation | None, root: Organisation | None) -> bool:
+    """``org`` lies in ``root``'s subtree (None: the whole installation)."""
     return org is not None and (root is None or org.is_within(root))
+
+
+def in_scope(org: Organisation | None, user=None) -> bool:
+    return within(org, scope_root(user))
 
 
 def org_filter(column):
@@ -104,8 +116,9 @@ def survey_in_scope(survey_id: int) -> Survey:
     return survey
 
 
-def can_write() -> bool:
-    return current_user.is_authenticated and current_user.role in WRITE_ROLES
+def can_write(user=None) -> bool:
+    user = current_user if user is None else user
+    return user.is_authenticated and user.role in WRITE_ROLES
 
 
 def require_write() -> None:
@@ -153,29 +166,34 @@ def device_in_scope(device_id: int) -> KioskDevice:
     return device
 
 
-def grantable_roles() -> tuple[str, ...]:
-    """The roles the current user may give: never more authority than its own, and only an
-    administrator makes administrators (of its own subtree, unless it is the installation's)."""
-    if not can_write():
+def grantable_roles(user=None) -> tuple[str, ...]:
+    """The roles the user (default: the current one) may give: never more authority than its
+    own, and only an administrator makes administrators (of its own subtree, unless it is the
+    installation's)."""
+    user = current_user if user is None else user
+    if not can_write(user):
         return ()
-    return ROLES if current_user.role == "admin" else tuple(r for r in ROLES if r != "admin")
+    return ROLES if user.role == "admin" else tuple(r for r in ROLES if r != "admin")
 
 
-def may_manage_user(user: User | None) -> bool:
-    """Inside the subtree, and never an account with more authority than one may grant."""
+def may_manage_user(user: User | None, actor=None) -> bool:
+    """Inside the subtree of ``actor`` (default: the current user), and never an account with
+    more authority than it may grant."""
     if user is None:
         return False
-    if is_installation_admin():
+    if is_installation_admin(actor):
         return True
-    return user.organisation is not None and in_scope(user.organisation) and user.role in grantable_roles()
+    return (user.organisation is not None and in_scope(user.organisation, actor)
+            and user.role in grantable_roles(actor))
 
 
-def user_filter():
-    """SQL condition: the accounts the current user may see and manage."""
-    if is_installation_admin():
+def user_filter(actor=None):
+    """SQL condition: the accounts the user (default: the current one) may see and manage."""
+    if is_installation_admin(actor):
         return sa.true()
-    return sa.and_(User.role.in_(grantable_roles()), User.organisation_id.is_not(None),
-                   org_filter(User.organisation_id))
+    root = scope_root(actor)
+    return sa.and_(User.role.in_(grantable_roles(actor)), User.organisation_id.is_not(None),
+                   sa.true() if root is None else subtree_filter(User.organisation_id, root))
 
 
 def user_in_scope(user_id: int) -> User:
@@ -194,15 +212,15 @@ def target_visible(target: Target | None) -> bool:
     return in_scope(db.session.get(Organisation, target.organisation_id))
 
 
-def may_set_target_for(org: Organisation | None) -> bool:
+def may_set_target_for(org: Organisation | None, user=None) -> bool:
     """Who sets a bar: sector targets (``org`` None) and a top-level organisation's are the
     installation administrator's; any other organisation's needs the organisation's parent inside
     the user's scope, so that nobody sets the bar of their own root."""
-    if not can_write():
+    if not can_write(user):
         return False
-    if is_installation_admin():
+    if is_installation_admin(user):
         return True
-    return org is not None and org.parent is not None and in_scope(org.parent)
+    return org is not None and org.parent is not None and in_scope(org.parent, user)
 
 
 def target_in_scope(target_id: int, *, write: bool = False) -> Target:

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from ..extensions import db
 from ..models import Organisation, ServicePoint, subtree_filter
-from ..qr import PAPERS, issue_dossier_token, public_url, qr_png, qr_svg, render_posters
+from ..qr import PAPERS, issue_dossier_token, posters_pdf, public_url, qr_png, qr_svg, render_posters
 
 
 def _points(org_code: str | None) -> list[ServicePoint]:
@@ -94,15 +94,22 @@ def qr(code: str, out: Path, box_size: int) -> None:
 @click.option("--org", "org_code", help="All active service points of this organisation and its subtree.")
 @click.option("--code", "codes", multiple=True, help="A service point code (repeatable).")
 @click.option("--paper", type=click.Choice(PAPERS), default="A4", show_default=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.html")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.html (the print view), or FILE.pdf (one document, an A4 page per poster).")
 @with_appcontext
 def posters(org_code: str | None, codes: tuple[str, ...], paper: str, out: Path) -> None:
-    """Write the print view of posters (one a page) as an HTML file to print or save as PDF."""
+    """Write the posters (one a page): FILE.pdf is one document to print, A4; FILE.html the print view."""
     _require_base_url()
     points = [_point(c) for c in codes] if codes else [sp for sp in _points(org_code) if sp.active]
     if not points:
         raise click.ClickException("no service point selected")
-    out.write_text(render_posters(points, paper), encoding="utf-8")
+    if out.suffix.lower() == ".pdf":
+        if paper != "A4":
+            raise click.BadParameter("the PDF is A4", param_hint="--paper")
+        with current_app.test_request_context(query_string={"lang": "vi"}):
+            out.write_bytes(posters_pdf(points))
+    else:
+        out.write_text(render_posters(points, paper), encoding="utf-8")
     click.echo(f"{out}: {len(points)} poster(s), {paper}")
 
 

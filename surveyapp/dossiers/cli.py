@@ -39,6 +39,8 @@ def import_command(kind: str, path: str, dry_run: bool) -> None:
     else:
         c = result.counts
         click.echo(f"{result.rows} dòng: {c['created']} mới, {c['updated']} cập nhật, {c['unchanged']} không đổi.")
+        if c.get("invited"):
+            click.echo(f"{c['invited']} thư mời đặt mật khẩu đã xếp hàng gửi.")
 
 
 @click.command("export")
