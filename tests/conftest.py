@@ -8,8 +8,8 @@ and one that does not answer fails the run with what to do, never a skip. The sc
 that concurrent test runs on one server never see each other's rows. After each
 test every table is emptied.
 
-Fixtures: ``app`` (parametrised over the backends), ``client``, ``runner``,
-``make_app(**config)`` for a second app on the same database, ``standard`` (the
+Fixtures: ``app`` (parametrised over the backends), ``client``, ``runner``, ``auth`` (signs in
+and out: ``tests/auth_actions.py``), ``make_app(**config)`` for a second app on the same database, ``standard`` (the
 standard questionnaires and targets), ``demo`` (a small demo province),
 ``live_server`` and ``page`` (a real headless Chromium) for browser tests.
 """
@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
+from auth_actions import AuthActions
 from surveyapp import create_app
 from surveyapp.config import normalise_database_url
 from surveyapp.extensions import db
@@ -161,6 +162,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def auth(app, client) -> AuthActions:
+    """``auth.login(user)``, ``auth.logout()`` with ``client``; ``auth.client_for(user)`` for
+    another signed-in client."""
+    return AuthActions(app, client)
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from flask import g
 
-from admin_helpers import World, make_side, make_user, add_response, login
+from admin_helpers import World, make_side, make_user, add_response
 from surveyapp.extensions import db
-from surveyapp.models import Organisation, User
+from surveyapp.models import Organisation
 
 
 @pytest.fixture
@@ -37,16 +37,3 @@ def world(app, standard, fresh_user_per_request) -> World:
     add_response(a, "Cần thêm ghế ngồi chờ.")
     add_response(b, "Nhà vệ sinh xã Bắc Sơn cần sạch hơn.")
     return World(province=province, admin=admin, province_admin=province_admin, a=a, b=b)
-
-
-@pytest.fixture
-def as_user(app):
-    """``as_user(user)``: a test client signed in as ``user``."""
-
-    def factory(user: User):
-        client = app.test_client()
-        response = login(client, user.username)
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return client
-
-    return factory

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Organisation, Question, Response, ServicePoint, Survey, User, utcnow
 
@@ -140,7 +141,7 @@ class Province:
 
 def make_user(username: str, role: str, org: Organisation | None, email: str | None) -> User:
     user = User(username=username, role=role, organisation=org, email=email)
-    user.set_password("secret-pass-1")
+    user.set_password(PASSWORD)
     db.session.add(user)
     return user
 
