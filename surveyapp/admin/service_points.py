@@ -8,7 +8,8 @@ from .. import qr
 from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope, service_point_in_scope
 from ..extensions import db
 from ..models import ServicePoint
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import ServicePointForm
 from .helpers import (
     ToggleTexts,
@@ -16,6 +17,7 @@ from .helpers import (
     form_page,
     org_choices,
     org_from_arg,
+    save_change,
     scoped_organisations,
     scoped_service_points,
     toggle_active,
@@ -61,13 +63,15 @@ def service_point_edit(sp_id: int):
     sp = service_point_in_scope(sp_id)
     form = _service_point_form(sp)
     if form.validate_on_submit():
-        before = audit.snapshot(sp)
-        sp.organisation = organisation_in_scope(form.organisation_id.data)
-        sp.name, sp.name_en = form.name.data.strip(), clean(form.name_en.data)
-        audit.record("service_point.update", sp, before)
-        db.session.commit()
-        flash(_("Đã lưu điểm phục vụ %(name)s.", name=sp.name), "success")
-        return redirect(url_for("admin.service_points", org=sp.organisation_id))
+        org = organisation_in_scope(form.organisation_id.data)
+
+        def change():
+            sp.organisation = org
+            sp.name, sp.name_en = form.name.data.strip(), clean(form.name_en.data)
+
+        return save_change(sp, change, "service_point.update",
+                           done=lambda: _("Đã lưu điểm phục vụ %(name)s.", name=sp.name),
+                           back=lambda: url_for("admin.service_points", org=sp.organisation_id))
     return form_page(form, _("Sửa điểm phục vụ %(name)s", name=sp.name), cancel=url_for("admin.service_points"))
 
 

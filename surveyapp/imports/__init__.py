@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook, load_workbook
 
+from ..audit import record
 from ..extensions import db
 from ..reports.exports import FORMULA_START, inert
 
@@ -91,7 +93,6 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list]]:
     """(header, rows) of a CSV or XLSX file."""
     name = filename.lower()
     if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises several kinds for a damaged file
@@ -135,8 +136,6 @@ def records_of(kind: Kind, header: list[str], rows: list[list]) -> list[tuple[in
 def run_import(kind_name: str, filename: str, data: bytes, *, scope=None, dry_run: bool = False) -> ImportResult:
     """Validate every row; unless ``dry_run`` or a row is bad, apply them all and audit it, in
     one transaction (committed here)."""
-    from ..admin.audit import record
-
     kind = get(kind_name)
     header, rows = read_table(filename, data)
     records = records_of(kind, header, rows)
@@ -172,7 +171,6 @@ def write_export(kind_name: str, filename: str, out, scope=None) -> int:
 
 def write_table(filename: str, out, header: list[str], rows: Iterable[list]) -> None:
     if filename.lower().endswith(".xlsx"):
-        from openpyxl import Workbook
         wb = Workbook(write_only=True)
         ws = wb.create_sheet()
         ws.append(header)

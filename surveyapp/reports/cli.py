@@ -6,20 +6,20 @@ import csv
 import io
 import json
 import time
-from datetime import timedelta
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..documents.report import filed_bytes, header_from
 from ..extensions import db
-from ..models import Organisation, ReportRollup
+from ..models import Organisation
 from .exports import inert
-from .filters import FilterError, month_key, parse_filters
+from .filters import FilterError, parse_filters
 from .decision766 import attach_indicator_766
 from .model import Report, build_report
-from .rollups import complete_day_limit, complete_month_limit, ensure_day_rollups, ensure_rollups
+from .rollups import refresh_rollups
 from .verdicts import TargetRef
 
 
@@ -88,8 +88,6 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
         raise click.BadParameter(str(exc)) from None
     report = attach_indicator_766(build_report(org, f, lang=lang))
     if fmt in ("docx", "pdf"):
-        from ..documents.report import filed_bytes, header_from
-
         try:
             h = header_from(org, f, **header)
         except ValueError as exc:
@@ -128,30 +126,11 @@ def report_refresh_command(months: int, rebuild: bool) -> None:
     Reports build a missing month or day on first use anyway; this only moves that work off
     the first request after a month or day ends.
     """
-    limit = complete_month_limit()
-    keys = list(range(limit - max(months, 0), limit))
-    day_limit = complete_day_limit()
-    first = day_limit.replace(day=1)
-    days = [first + timedelta(days=i) for i in range((day_limit - first).days)]
     t0 = time.perf_counter()
-    if rebuild and keys:
-        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys), ReportRollup.day == 0))
-    if rebuild and days:
-        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month == month_key(first),
-                                                         ReportRollup.day != 0))
-    db.session.commit()
-    built = ensure_rollups(keys)
-    built_days = ensure_day_rollups(days)
-    # Day cells of months before the previous one only serve periods with a mid-month edge
-    # there, and such a day is rebuilt on demand (one small aggregate): without pruning they
-    # would pile up forever, one set per day, service point, survey and channel.
-    pruned = db.session.execute(
-        sa.delete(ReportRollup).where(ReportRollup.day != 0, ReportRollup.month < month_key(first) - 1)
-    ).rowcount
-    db.session.commit()
-    click.echo(f"{len(built)} month(s) rolled up, {len(keys) - len(built)} already present; "
-               f"{len(built_days)} day(s) of this month rolled up, {len(days) - len(built_days)} already present; "
-               f"{pruned} day cell(s) of older months pruned ({time.perf_counter() - t0:.1f} s).")
+    done = refresh_rollups(months, rebuild=rebuild)
+    click.echo(f"{done.months} month(s) rolled up, {done.months_present} already present; "
+               f"{done.days} day(s) of this month rolled up, {done.days_present} already present; "
+               f"{done.pruned} day cell(s) of older months pruned ({time.perf_counter() - t0:.1f} s).")
 
 
 commands = [report_command, report_refresh_command]

@@ -347,3 +347,40 @@ def fetch_respondents(root: Organisation | None, f: Filters, with_previous: bool
     # index range scan, where an OR of ranges can be planned as a scan of far more answers.
     raw = concat_respondents([raw_respondents([r], cur_start, sp_ids, f) for r in _merge_ranges(ranges)])
     return ReportData(raw, _read_rollups(months, days, current, sp_ids, f))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What one refresh did: rollups built, those already present, day cells pruned."""
+    months: int
+    months_present: int
+    days: int
+    days_present: int
+    pruned: int
+
+
+def refresh_rollups(months: int = 25, *, rebuild: bool = False) -> Refreshed:
+    """Roll up the last ``months`` complete months and the current month's complete days, and
+    prune the day rollups of months before the previous one; ``rebuild`` recomputes them.
+    ``flask report-refresh`` and the worker's nightly job both run this; committed here."""
+    limit = complete_month_limit()
+    keys = list(range(limit - max(months, 0), limit))
+    day_limit = complete_day_limit()
+    first = day_limit.replace(day=1)
+    days = [first + timedelta(days=i) for i in range((day_limit - first).days)]
+    if rebuild and keys:
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys), ReportRollup.day == 0))
+    if rebuild and days:
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month == month_key(first),
+                                                         ReportRollup.day != 0))
+    db.session.commit()
+    built = ensure_rollups(keys)
+    built_days = ensure_day_rollups(days)
+    # Day cells of months before the previous one only serve periods with a mid-month edge
+    # there, and such a day is rebuilt on demand (one small aggregate): without pruning they
+    # would pile up forever, one set per day, service point, survey and channel.
+    pruned = db.session.execute(
+        sa.delete(ReportRollup).where(ReportRollup.day != 0, ReportRollup.month < month_key(first) - 1)
+    ).rowcount
+    db.session.commit()
+    return Refreshed(len(built), len(keys) - len(built), len(built_days), len(days) - len(built_days), pruned)
