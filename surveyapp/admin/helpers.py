@@ -130,6 +130,7 @@ def save_change(obj, change: Callable[[], object], action: str | Callable[[], st
     browser goes ``back``. ``action``, ``done`` and ``back`` may be functions, read after the change."""
     before = snapshot(obj)
     change()
+    db.session.flush()  # so that a relationship set by the change shows in its id columns
     audit.record(_after(action), obj, before, snapshot(obj))
     db.session.commit()
     flash(_after(done), "success")

@@ -134,6 +134,9 @@ def test_create_and_edit_service_point(world, auth):
     response = client.post(f"/admin/service-points/{sp.id}/edit", data={"organisation_id": world.a.org.id, "name": "Quầy 2A"})
     assert response.status_code == 302
     assert last_audit().before["name"] == "Quầy 2" and last_audit().after["name"] == "Quầy 2A"
+    # The move to another unit is in the record too, not only the new name.
+    assert last_audit().before["organisation_id"] == world.a.child.id
+    assert last_audit().after["organisation_id"] == world.a.org.id
 
 
 def test_posters_of_a_service_point_and_of_a_whole_unit(world, auth):
