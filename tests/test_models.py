@@ -22,7 +22,7 @@ def make_survey(standard, family="quick-rating", code="ORG1"):
     return survey, sp
 
 
-def test_duplicate_idempotency_key_refused_by_database(app, standard):
+def test_duplicate_idempotency_key_refused_by_database(app_context, standard):
     survey, sp = make_survey(standard)
     key = uuid.uuid4().hex
     db.session.add(Response(survey=survey, service_point=sp, channel="qr", idempotency_key=key))
@@ -34,7 +34,7 @@ def test_duplicate_idempotency_key_refused_by_database(app, standard):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 1
 
 
-def test_answer_with_option_of_another_question_refused_by_database(app, standard):
+def test_answer_with_option_of_another_question_refused_by_database(app_context, standard):
     survey, sp = make_survey(standard, family="sipas-admin")
     q1, q2 = survey.questionnaire.questions[:2]
     r = Response(survey=survey, service_point=sp, channel="qr", idempotency_key="k1")
@@ -48,7 +48,7 @@ def test_answer_with_option_of_another_question_refused_by_database(app, standar
 
 
 @pytest.mark.parametrize("column,value", [("satisfied", 2), ("value", 10**9)])
-def test_answer_out_of_range_refused_by_database(app, standard, column, value):
+def test_answer_out_of_range_refused_by_database(app_context, standard, column, value):
     survey, sp = make_survey(standard)
     q = survey.questionnaire.questions[0]
     r = Response(survey=survey, service_point=sp, channel="qr", idempotency_key="k1")
@@ -63,7 +63,7 @@ def test_answer_out_of_range_refused_by_database(app, standard, column, value):
     db.session.rollback()
 
 
-def test_response_to_service_point_outside_survey_refused_by_database(app, standard):
+def test_response_to_service_point_outside_survey_refused_by_database(app_context, standard):
     survey, _sp = make_survey(standard)
     other = ServicePoint(organisation=survey.organisation, name="Quầy khác")
     db.session.add(other)
@@ -74,7 +74,7 @@ def test_response_to_service_point_outside_survey_refused_by_database(app, stand
     db.session.rollback()
 
 
-def test_organisation_tree_any_depth_and_subtree(app):
+def test_organisation_tree_any_depth_and_subtree(app_context):
     root = Organisation(code="P", name="Tỉnh", sector="administrative")
     db.session.add(root)
     node = root
@@ -92,7 +92,7 @@ def test_organisation_tree_any_depth_and_subtree(app):
     assert codes == {"L2", "L3", "L4", "L5"}
 
 
-def test_move_organisation_rewrites_subtree_paths(app):
+def test_move_organisation_rewrites_subtree_paths(app_context):
     from surveyapp.models import move_organisation
 
     a = Organisation(code="A", name="A", sector="administrative")

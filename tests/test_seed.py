@@ -10,7 +10,7 @@ from surveyapp.extensions import db
 from surveyapp.models import Response, Survey
 
 
-def test_standard_questionnaires_are_well_formed(app, standard):
+def test_standard_questionnaires_are_well_formed(app_context, standard):
     assert set(standard) == {"sipas-admin", "quick-rating", "health-outpatient", "health-inpatient", "education-parents"}
     for family, q in standard.items():
         assert q.title_vi and q.title_en
@@ -44,7 +44,7 @@ def test_standard_questionnaires_are_well_formed(app, standard):
         (4, "Rất hài lòng", True), (3, "Hài lòng", True), (2, "Chưa hài lòng", False), (1, "Không hài lòng", False)]
 
 
-def test_default_targets_of_resolution_76(app, standard):
+def test_default_targets_of_resolution_76(app_context, standard):
     from surveyapp.models import Target
 
     rows = {(t.indicator, t.sector, t.valid_from.year): (t.value, t.operator)
@@ -55,7 +55,7 @@ def test_default_targets_of_resolution_76(app, standard):
     assert rows[("composite", "education", 2026)] == (0.90, ">=")
 
 
-def test_seed_standard_is_idempotent(app, standard):
+def test_seed_standard_is_idempotent(app_context, standard):
     from surveyapp.seed import seed_standard
     from surveyapp.models import Questionnaire
 
@@ -73,7 +73,7 @@ def _fingerprint():
     return [tuple(str(x) for x in row) for row in rows]
 
 
-def test_demo_seed_is_deterministic(app):
+def test_demo_seed_is_deterministic(app_context):
     from surveyapp.seed import seed_demo
     from tests.conftest import empty_all_tables
 
@@ -89,7 +89,7 @@ def test_demo_seed_is_deterministic(app):
     assert a != _fingerprint()
 
 
-def test_demo_seed_has_units_above_and_below_target(app):
+def test_demo_seed_has_units_above_and_below_target(app_context):
     from surveyapp.seed import seed_demo
 
     seed_demo(seed=3, n_responses=3000, today=date(2026, 11, 21))
@@ -104,7 +104,7 @@ def test_demo_seed_has_units_above_and_below_target(app):
     assert months == 12
 
 
-def test_demo_seed_leaves_room_for_new_responses(app):
+def test_demo_seed_leaves_room_for_new_responses(app_context):
     """The demo rows use explicit ids; a real submission afterwards must still get a fresh id."""
     from surveyapp.seed import seed_demo
 
