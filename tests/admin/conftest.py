@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
 
 from admin_helpers import World, make_side, make_user, add_response
 from surveyapp.extensions import db
@@ -10,18 +9,7 @@ from surveyapp.models import Organisation
 
 
 @pytest.fixture
-def fresh_user_per_request(app):
-    """The ``app`` fixture keeps one app context pushed, so ``g`` (where Flask-Login caches the
-    signed-in user) would outlive a request and leak between test clients; in production every
-    request has its own. Forget the cached user at the start of each request."""
-
-    @app.before_request
-    def _forget_cached_user():
-        g.pop("_login_user", None)
-
-
-@pytest.fixture
-def world(app, standard, fresh_user_per_request) -> World:
+def world(app, standard) -> World:
     """Province KA-P with two communes A and B, each with a sub-unit, a service point, its own
     questionnaire (the quick rating with a comment), a survey, a kiosk, a target, a manager, a viewer,
     an administrator of its own and one response with a comment; the province's administrator and
