@@ -10,6 +10,7 @@ from .i18n import current_language, select_locale
 from . import assets, cli, config, errors, health, i18n, openapi, ratelimit, security
 from .admin import bp as admin_bp
 from .auth import bp as auth_bp
+from .auth import sso
 from .citizen import bp as citizen_bp
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .kiosk import bp as kiosk_bp
@@ -52,8 +53,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(dossiers_bp)
     errors.init_app(app)
     cli.init_app(app)
-    from .auth import sso
-
     sso.init_app(app)
 
     app.add_template_filter(neutralise_display, "neutralise")

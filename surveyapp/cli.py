@@ -7,14 +7,17 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale
 from flask_migrate import upgrade
 
+from .accounts import EmailError, normalise_email
 from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
 from .cases import cli as cases_cli
 from .jobs import cli as jobs_cli
 from .alerts import cli as alerts_cli
+from .alerts.demo import seed_alert_demo
 from .citizen import cli as citizen_cli
 from .dossiers import cli as dossiers_cli
 from .documents import cli as documents_cli
@@ -74,10 +77,6 @@ def create_admin(username: str, password: str, role: str, org_code: str | None, 
     if db.session.scalar(sa.select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} already exists")
     if email is not None:
-        from flask_babel import force_locale
-
-        from .accounts import EmailError, normalise_email
-
         try:
             with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
                 email = normalise_email(email)
@@ -101,8 +100,6 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
         click.echo("Database already has data; demo seed skipped.")
         return
     summary = seed_module.seed_demo(seed=seed, n_responses=responses)
-    from .alerts.demo import seed_alert_demo
-
     seed_alert_demo()
     from .documents.subscriptions import seed_demo_subscription
 

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 from sqlalchemy.orm import selectinload
 
-from .admin.audit import record
+from .audit import record
 from .clock import to_local
 from .extensions import db
-from .models import Answer, Organisation, Question, Response, ServicePoint, User
+from .models import Answer, Organisation, Response, ServicePoint, User
 from .privacy import contact_kind, keyed_hash
+from .retention import delete_answers
 
 CONTACT_HASH_PURPOSE = "contact"
 
@@ -74,8 +75,6 @@ def comments_of(response: Response) -> list[Answer]:
 def erase_contact(value: str, actor: User | None, root: Organisation | None = None) -> int:
     """Remove the contact and the comments of every response carrying ``value`` (in ``root``'s
     subtree when given), keeping the ratings; audited and committed. The number of responses."""
-    from .retention import delete_answers
-
     responses = find_by_contact(value, root)
     if not responses:
         return 0

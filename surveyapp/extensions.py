@@ -4,6 +4,7 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import db
 from .privacy import network_fingerprint
@@ -22,4 +23,11 @@ def client_key() -> str:
 
 limiter = flask_limiter.Limiter(key_func=client_key, default_limits=[])
 
-__all__ = ["db", "migrate", "babel", "login_manager", "csrf", "limiter"]
+
+def dialect_insert(target):
+    """An INSERT for the session's database that knows ``ON CONFLICT``: PostgreSQL's and SQLite's
+    share that API (``on_conflict_do_nothing``/``do_update``, ``excluded``, ``returning``)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+
+__all__ = ["db", "migrate", "babel", "login_manager", "csrf", "limiter", "dialect_insert"]

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import now_utc
 
@@ -540,8 +541,6 @@ class User(db.Model):
         self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
-        from werkzeug.security import generate_password_hash
-
         self.password_hash = generate_password_hash(password)
 
     def set_unusable_password(self) -> None:
@@ -554,8 +553,6 @@ class User(db.Model):
         return not self.password_hash.startswith("!")
 
     def check_password(self, password: str) -> bool:
-        from werkzeug.security import check_password_hash
-
         return check_password_hash(self.password_hash, password)
 
 

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .clock import now_utc
-from .extensions import db
+from .extensions import db, dialect_insert
 from .models import Attachment, Organisation, OutboxAttachment, OutboxItem, Webhook
 
 # Event ids are name-based UUIDs of the dedupe key: the same key always gives the same id.
@@ -61,15 +61,11 @@ def event_id_for(channel: str, dedupe_key: str, webhook_id: int | None = None) -
 
 def _insert(values: dict) -> OutboxItem | None:
     """Insert unless an item with this event id exists; the new item, or None."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     now = now_utc()
     values = {"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now} | values
     new_id = db.session.execute(
-        insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["event_id"]).returning(OutboxItem.id)
+        dialect_insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(OutboxItem.id)
     ).scalar()
     return db.session.get(OutboxItem, new_id) if new_id is not None else None
 

@@ -15,6 +15,8 @@ import analysis.ranking as ar
 from .dossiers import metrics
 from .extensions import db
 from .models import Organisation
+from .reports.filters import Filters
+from .reports.model import build_report
 
 PRESETS = ar.PRESETS
 # The presets' rules in the reader's language (the data holds the Vietnamese label).
@@ -45,9 +47,6 @@ def period(year: int, quarter: int | None = None) -> tuple[date, date]:
 def unit_satisfaction(root: Organisation, first: date, last: date) -> dict[int, float | None]:
     """{child organisation id: satisfaction index (point estimate)} from the report builder: the
     headline questionnaire's units (the first section that is not the quick rating)."""
-    from .reports.filters import Filters
-    from .reports.model import build_report
-
     report = build_report(root, Filters(date_from=first, date_to=last))
     sections = [s for s in report.sections if s.indicator != "quick"] or report.sections
     out: dict[int, float | None] = {}

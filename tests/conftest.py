@@ -8,8 +8,9 @@ and one that does not answer fails the run with what to do, never a skip. The sc
 that concurrent test runs on one server never see each other's rows. After each
 test every table is emptied.
 
-Fixtures: ``app`` (parametrised over the backends), ``client``, ``runner``,
-``make_app(**config)`` for a second app on the same database, ``standard`` (the
+Fixtures: ``app`` (parametrised over the backends; no app context held in the areas of
+``FLASKR_SHAPE``), ``app_context``, ``client``, ``runner``, ``auth`` (signs in and out:
+``tests/auth_actions.py``), ``make_app(**config)`` for a second app on the same database, ``standard`` (the
 standard questionnaires and targets), ``demo`` (a small demo province),
 ``live_server`` and ``page`` (a real headless Chromium) for browser tests.
 """
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import g
+from flask import current_app, g, has_app_context
 
+from auth_actions import AuthActions
 from surveyapp import create_app
 from surveyapp.config import normalise_database_url
 from surveyapp.extensions import db
@@ -125,8 +127,9 @@ def make_app(database_uris, backend):
     def factory(**overrides):
         app = create_app(base_config(database_uris[backend], **overrides))
         # Production gives every request a fresh app context, so `g` (where Flask-Login and
-        # Flask-Babel cache the user and the locale) starts empty. Tests keep one app context
-        # open across requests; empty `g` first thing in each request to behave the same.
+        # Flask-Babel cache the user and the locale) starts empty. The areas outside FLASKR_SHAPE
+        # keep one app context open across requests; empty `g` first thing in each request to
+        # behave the same. Goes when FLASKR_SHAPE covers every area.
         app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())
         apps.append(app)
         return app
@@ -146,9 +149,39 @@ def make_app(database_uris, backend):
                 db.engine.dispose()
 
 
+# Test files and folders (under tests/) in flaskr's shape: requests and commands run with no outer
+# app context, each opening its own as in production. Elsewhere ``app`` still holds one app context
+# for the whole test (and make_app empties ``g`` at each request) until the area is converted.
+FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
+                "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def in_flaskr_shape(path) -> bool:
+    relative = Path(path).resolve().relative_to(TESTS_DIR).as_posix()
+    return any(relative == entry or (entry.endswith("/") and relative.startswith(entry)) for entry in FLASKR_SHAPE)
+
+
 @pytest.fixture
-def app(make_app):
+def app(make_app, request):
+    """The app. In flaskr's shape no app context is pushed: work on the database outside a request
+    in ``with app.app_context():``, or through ``app_context`` in a test that makes no request."""
     app = make_app()
+    if in_flaskr_shape(request.path):
+        yield app
+        return
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def app_context(app):
+    """One app context for the whole test, for tests and fixtures (``standard``, ``demo``) that work
+    on the database directly and make no request; the one ``app`` holds where it still holds one."""
+    if has_app_context() and current_app._get_current_object() is app:
+        yield app
+        return
     with app.app_context():
         yield app
 
@@ -164,7 +197,14 @@ def runner(app):
 
 
 @pytest.fixture
-def standard(app):
+def auth(app, client) -> AuthActions:
+    """``auth.login(user)``, ``auth.logout()`` with ``client``; ``auth.client_for(user)`` for
+    another signed-in client."""
+    return AuthActions(app, client)
+
+
+@pytest.fixture
+def standard(app_context):
     """The standard questionnaires by family, and the default targets."""
     from surveyapp.seed import seed_standard
 
@@ -174,7 +214,7 @@ def standard(app):
 
 
 @pytest.fixture
-def demo(app):
+def demo(app_context):
     """A small, deterministic demo province (a few hundred responses)."""
     from surveyapp.seed import seed_demo
 

@@ -52,3 +52,41 @@ def test_an_app_has_every_default(tmp_path):
     for name, value in settings().items():
         assert name in app.config, name
     assert app.config["SUBMIT_RATE_LIMIT_POINT"] == settings()["SUBMIT_RATE_LIMIT_POINT"]
+
+
+def test_secret_key_generated_once_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("SURVEYAPP_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    def build():
+        from flask import Flask
+
+        import surveyapp.config as config
+
+        app = Flask("x", instance_path=str(tmp_path / "instance"))
+        config.load(app, None)
+        return app
+
+    a, b = build(), build()
+    assert len(a.config["SECRET_KEY"]) == 64
+    assert a.config["SECRET_KEY"] == b.config["SECRET_KEY"]
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    assert a.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'surveyapp.sqlite3'}"
+
+
+def test_prefixed_environment_settings(tmp_path, monkeypatch):
+    from flask import Flask
+
+    import surveyapp.config as config
+
+    monkeypatch.setenv("SURVEYAPP_RATELIMIT_ENABLED", "false")
+    monkeypatch.setenv("SURVEYAPP_PROXY_FIX_X_FOR", "1")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.internal:5432/survey")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    app = Flask("x", instance_path=str(tmp_path))
+    config.load(app, None)
+    assert app.config["RATELIMIT_ENABLED"] is False
+    assert app.config["PROXY_FIX_X_FOR"] == 1
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal:5432/survey"
+    assert app.config["SECRET_KEY"] == "from-env"

@@ -48,7 +48,7 @@ def test_models_match_migrations(app):
 
     result = app.test_cli_runner().invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
-    with db.engine.connect() as conn:
+    with app.app_context(), db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, db.metadata) == []
 

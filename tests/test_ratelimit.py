@@ -146,50 +146,62 @@ def quota_storage(request) -> str:
     return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
 
 
+def place_for(app):
+    """The citizens' province, built in an app context of its own; what the posts read of it (the
+    survey's id, the counter's code) is loaded before that context ends."""
+    with app.app_context():
+        place = build_place(standard_for(app))
+        assert place.sipas.id and place.counter.code
+    return place
+
+
+def stored(app) -> int:
+    with app.app_context():
+        return count(Response)
+
+
 def test_flagged_submissions_do_not_use_up_a_service_points_quota(make_app, quota_storage):
     """Three addresses posting bot-like submissions (honeypot filled, sent too fast) are stored
     flagged, but the counter's survey stays open to the genuine citizens who come next."""
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=quota_storage, SUBMIT_RATE_LIMIT_POINT="6 per hour",
                    SUBMIT_RATE_LIMIT_ADDRESS="2 per hour", SUBMIT_RATE_LIMIT_CLIENT="2 per hour")
-    with app.app_context():
-        place = build_place(standard_for(app))
-        n = 0
-        for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
-            bot = app.test_client()
-            bot.environ_base["REMOTE_ADDR"] = address
-            statuses = []
-            for kind in ("honeypot", "too_fast", "too_fast"):
-                n += 1
-                extra = {"website": "http://spam"} if kind == "honeypot" else {}
-                statuses.append(post(bot, place, SIPAS_ANSWERS | extra, seconds_ago=1 if kind == "too_fast" else 60,
-                                     key=f"bot{n:03d}".ljust(32, "x")).status_code)
-            assert statuses == [303, 303, 429]  # the bot itself is throttled on its own counters
-        assert count(Response) == 6
-        for i in range(6):  # the point's whole quota is still there for genuine citizens
-            citizen = app.test_client()
-            citizen.environ_base["REMOTE_ADDR"] = f"10.1.0.{i}"
-            assert post(citizen, place, SIPAS_ANSWERS, key=f"citizen{i}".ljust(32, "x")).status_code == 303
-        late = app.test_client()
-        late.environ_base["REMOTE_ADDR"] = "10.1.0.99"
-        assert post(late, place, SIPAS_ANSWERS, key="late".ljust(32, "x")).status_code == 429  # the quota still holds
-        assert count(Response) == 12
+    place = place_for(app)
+    n = 0
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        bot = app.test_client()
+        bot.environ_base["REMOTE_ADDR"] = address
+        statuses = []
+        for kind in ("honeypot", "too_fast", "too_fast"):
+            n += 1
+            extra = {"website": "http://spam"} if kind == "honeypot" else {}
+            statuses.append(post(bot, place, SIPAS_ANSWERS | extra, seconds_ago=1 if kind == "too_fast" else 60,
+                                 key=f"bot{n:03d}".ljust(32, "x")).status_code)
+        assert statuses == [303, 303, 429]  # the bot itself is throttled on its own counters
+    assert stored(app) == 6
+    for i in range(6):  # the point's whole quota is still there for genuine citizens
+        citizen = app.test_client()
+        citizen.environ_base["REMOTE_ADDR"] = f"10.1.0.{i}"
+        assert post(citizen, place, SIPAS_ANSWERS, key=f"citizen{i}".ljust(32, "x")).status_code == 303
+    late = app.test_client()
+    late.environ_base["REMOTE_ADDR"] = "10.1.0.99"
+    assert post(late, place, SIPAS_ANSWERS, key="late".ljust(32, "x")).status_code == 429  # the quota still holds
+    assert stored(app) == 12
 
 
 def test_repeats_of_a_stored_answer_are_answered_as_stored_and_cost_no_quota(make_app, quota_storage):
     """Twenty posts of one form (a flaky link, an impatient thumb): one response, twenty
     thank-you pages, and the browser's quota still holds its other submissions."""
     app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=quota_storage, SUBMIT_RATE_LIMIT_CLIENT="10 per hour")
-    with app.app_context():
-        place = build_place(standard_for(app))
-        client = app.test_client()
-        answers = [post(client, place, SIPAS_ANSWERS, key="same" * 8) for _ in range(20)]
-        assert [r.status_code for r in answers] == [303] * 20
-        assert all(r.headers["Location"].endswith(f"/s/{place.counter.code}/cam-on") for r in answers)
-        assert count(Response) == 1
-        others = [post(client, place, SIPAS_ANSWERS, key=f"new{i}".ljust(32, "x")).status_code for i in range(10)]
-        assert others == [303] * 9 + [429]  # nine more new answers: ten in the hour with the first
-        # Over the limit, a repeat of a stored answer is still a thank-you, a new one is refused.
-        assert post(client, place, SIPAS_ANSWERS, key="same" * 8).status_code == 303
-        assert post(client, place, SIPAS_ANSWERS, key="new0".ljust(32, "x")).status_code == 303
-        assert post(client, place, SIPAS_ANSWERS, key="never".ljust(32, "x")).status_code == 429
-        assert count(Response) == 10
+    place = place_for(app)
+    client = app.test_client()
+    answers = [post(client, place, SIPAS_ANSWERS, key="same" * 8) for _ in range(20)]
+    assert [r.status_code for r in answers] == [303] * 20
+    assert all(r.headers["Location"].endswith(f"/s/{place.counter.code}/cam-on") for r in answers)
+    assert stored(app) == 1
+    others = [post(client, place, SIPAS_ANSWERS, key=f"new{i}".ljust(32, "x")).status_code for i in range(10)]
+    assert others == [303] * 9 + [429]  # nine more new answers: ten in the hour with the first
+    # Over the limit, a repeat of a stored answer is still a thank-you, a new one is refused.
+    assert post(client, place, SIPAS_ANSWERS, key="same" * 8).status_code == 303
+    assert post(client, place, SIPAS_ANSWERS, key="new0".ljust(32, "x")).status_code == 303
+    assert post(client, place, SIPAS_ANSWERS, key="never".ljust(32, "x")).status_code == 429
+    assert stored(app) == 10

@@ -39,7 +39,7 @@ def _sipas_answers():
     return values, satisfied, answered, [aspect_of[q] for q in questions]
 
 
-def test_demo_respondents_answer_consistently(app):
+def test_demo_respondents_answer_consistently(app_context):
     from surveyapp.seed import seed_demo
 
     seed_demo(seed=3, n_responses=2500, today=date(2026, 11, 21))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from .forms import REQUIRED, AdminForm, MultiCheckboxField, choice_list
 
@@ -34,8 +34,6 @@ class AlertRuleForm(AdminForm):
 
     def validate_closes(self, field):
         if self.opens.data and field.data and field.data <= self.opens.data:
-            from wtforms.validators import ValidationError
-
             raise ValidationError(_l("Giờ đóng cửa phải sau giờ mở cửa."))
 
 

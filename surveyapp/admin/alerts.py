@@ -16,16 +16,18 @@ from ..alerts.notify import describe, unread_count
 from ..alerts.states import NEXT, TransitionError, move
 from ..alerts.webhooks import WebhookError, add_webhook
 from ..auth.scope import (
-    READ_ROLES, WRITE_ROLES, in_scope, is_installation_admin, login_required_role, org_filter, organisation_in_scope,
+    READ_ROLES, WRITE_ROLES, alert_in_scope, is_installation_admin, login_required_role, org_filter,
+    organisation_in_scope, rule_in_scope, webhook_in_scope,
 )
 from ..clock import now_utc, to_local
 from ..extensions import db
 from ..models import ALERT_STATES, Alert, AlertRule, Notification, OutboxItem, Webhook
 from ..outbox import attachments_of, send_again
-from . import audit, bp
+from .. import audit
+from . import bp
 from .alert_forms import KIND_FIELDS, PARAM_FIELDS, AlertRuleForm, AlertRuleNewForm, WebhookForm
 from .forms import ConfirmForm, choice_list
-from .helpers import form_page, org_choices, scoped_organisations
+from .helpers import form_page, org_choices, save_change, scoped_organisations
 
 PAGE = 100
 WEEKDAYS = (("0", "Thứ Hai"), ("1", "Thứ Ba"), ("2", "Thứ Tư"), ("3", "Thứ Năm"), ("4", "Thứ Sáu"),
@@ -44,25 +46,7 @@ def kind_label(kind: str) -> str:
     return _(alert_rules.KIND_LABELS[kind])
 
 
-def alert_in_scope(alert_id: int) -> Alert:
-    alert = db.session.get(Alert, alert_id)
-    if alert is None or not in_scope(alert.organisation):
-        abort(404)
-    return alert
 
-
-def rule_in_scope(rule_id: int) -> AlertRule:
-    rule = db.session.get(AlertRule, rule_id)
-    if rule is None or not in_scope(rule.organisation):
-        abort(404)
-    return rule
-
-
-def webhook_in_scope(webhook_id: int) -> Webhook:
-    hook = db.session.get(Webhook, webhook_id)
-    if hook is None or not in_scope(hook.organisation):
-        abort(404)
-    return hook
 
 
 def visible_items():
@@ -325,9 +309,6 @@ def webhook_toggle(webhook_id: int):
     hook = webhook_in_scope(webhook_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    before = audit.snapshot(hook)
-    hook.active = not hook.active
-    audit.record("webhook.toggle", hook, before)
-    db.session.commit()
-    flash(_("Đã bật webhook.") if hook.active else _("Đã tắt webhook."), "success")
-    return redirect(url_for("admin.webhooks"))
+    return save_change(hook, lambda: setattr(hook, "active", not hook.active), "webhook.toggle",
+                       done=lambda: _("Đã bật webhook.") if hook.active else _("Đã tắt webhook."),
+                       back=url_for("admin.webhooks"))

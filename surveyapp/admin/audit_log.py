@@ -1,5 +1,5 @@
 """The audit log: every change made in the workspace, newest first, for the installation's
-administrator. Recording is :mod:`surveyapp.admin.audit`'s."""
+administrator. Recording is :mod:`surveyapp.audit`'s."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from ..auth.scope import login_required_installation_admin
 from ..extensions import db
 from ..models import AuditEvent, User
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import AuditFilterForm, choice_list
 
 

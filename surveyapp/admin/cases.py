@@ -18,6 +18,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy.orm import selectinload
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -28,7 +30,7 @@ from ..auth.scope import (
     READ_ROLES,
     WRITE_ROLES,
     can_write,
-    in_scope,
+    case_in_scope,
     login_required_role,
     organisation_in_scope,
     require_write,
@@ -42,8 +44,9 @@ from ..models import Answer, AuditEvent, Case, CaseDeadline, Organisation, Servi
 from ..privacy import contact_kind, mask_personal_data, may_see_unmasked
 from ..reports.exports import inert
 from .. import workdays
-from . import audit, bp
-from .audit import changes
+from .. import audit
+from . import bp
+from ..audit import changes
 from .forms import AdminForm, ConfirmForm, choice_list
 from .helpers import org_choices, scoped_organisations, scoped_service_points, sp_choices
 
@@ -78,12 +81,6 @@ def may_see_contacts() -> bool:
     """Who acts on a case sees the citizen's words and contact as written; viewers see them masked."""
     return can_write()
 
-
-def case_in_scope(case_id: int) -> Case:
-    case = db.session.get(Case, case_id)
-    if case is None or not in_scope(case.service_point.organisation):
-        abort(404)
-    return case
 
 
 @bp.errorhandler(service.CaseError)
@@ -191,9 +188,6 @@ def cases_csv():
 @bp.route("/cases/export.xlsx")
 @login_required_role(*READ_ROLES)
 def cases_xlsx():
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     f = _filters()
     wb = Workbook()
     ws = wb.active

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from ..extensions import db
 from ..auth.throttle import lift_locks
 from ..models import User
-from . import audit
+from .. import audit
 
 
 @click.command("unlock-user")

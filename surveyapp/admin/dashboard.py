@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
 import pygal
+from pygal.style import Style
 import sqlalchemy as sa
 from flask import Response as HttpResponse
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
@@ -17,6 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
+
+import analysis
 
 from .. import clock
 from ..i18n import current_language
@@ -257,8 +261,6 @@ def comments():
 
 
 def _chart_style():
-    from pygal.style import Style
-
     return Style(
         background="white", plot_background="white", foreground="#111", foreground_strong="#000",
         foreground_subtle="#555", colors=("#000000", "#444444", "#777777", "#999999", "#222222", "#666666"),
@@ -321,9 +323,6 @@ def chart(kind: str):
         chart.add(_("Đơn vị"), [{"value": (max(u.estimate.n_eff or u.estimate.n, 1), _pct(u.estimate.estimate)),
                                   "label": u.label} for u in units], dots_size=5)
         if section.target is not None and 0 < section.target.value < 1 and units:
-            import analysis
-            import numpy as np
-
             top = max(max(u.estimate.n_eff or u.estimate.n for u in units) * 1.2, 10)
             ns = np.unique(np.round(np.geomspace(5, top, 40)))
             lim = analysis.funnel_limits(ns, section.target.value, levels=(0.95, 0.998))

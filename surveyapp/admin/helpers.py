@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.scope import org_filter, organisation_in_scope
 from ..extensions import db
 from ..models import Organisation, ServicePoint
-from . import audit
+from .. import audit
 from .forms import ConfirmForm, choice_list
 
 
@@ -122,6 +122,25 @@ def confirm_then(do: Callable[[], object], *, title: str, message: str, button: 
     return confirm_page(title, message, button, back, danger=danger)
 
 
+def save_change(obj, change: Callable[[], object], action: str | Callable[[], str], *,
+                done: str | Callable[[], str], back: str | Callable[[], str],
+                snapshot: Callable[[object], dict | None] = audit.snapshot):
+    """The one way a view changes an object: ``change()``, recorded in the audit log as ``action``
+    with ``obj``'s ``snapshot`` before and after, committed together; then ``done`` is said and the
+    browser goes ``back``. ``action``, ``done`` and ``back`` may be functions, read after the change."""
+    before = snapshot(obj)
+    change()
+    db.session.flush()  # so that a relationship set by the change shows in its id columns
+    audit.record(_after(action), obj, before, snapshot(obj))
+    db.session.commit()
+    flash(_after(done), "success")
+    return redirect(_after(back))
+
+
+def _after(value):
+    return value() if callable(value) else value
+
+
 @dataclass(frozen=True)
 class ToggleTexts:
     """What the confirmation page and the message afterwards say, for switching off and on again."""
@@ -142,15 +161,14 @@ def toggle_active(obj, action: str, texts: ToggleTexts, *, back: str,
     the same transaction; ``on_change(obj)`` runs after the flip, before the commit."""
 
     def flip():
-        before = audit.snapshot(obj)
         obj.active = not obj.active
         if on_change is not None:
             on_change(obj)
-        audit.record(f"{action}.activate" if obj.active else f"{action}.deactivate", obj, before)
-        db.session.commit()
-        flash(texts.on_done if obj.active else texts.off_done, "success")
-        return redirect(back)
+
+    def save():
+        return save_change(obj, flip, lambda: f"{action}.activate" if obj.active else f"{action}.deactivate",
+                           done=lambda: texts.on_done if obj.active else texts.off_done, back=back)
 
     if obj.active:
-        return confirm_then(flip, title=texts.off_title, message=texts.off_message, button=texts.off_button, back=back)
-    return confirm_then(flip, title=texts.on_title, message="", button=texts.on_button, back=back, danger=False)
+        return confirm_then(save, title=texts.off_title, message=texts.off_message, button=texts.off_button, back=back)
+    return confirm_then(save, title=texts.on_title, message="", button=texts.on_button, back=back, danger=False)

@@ -12,9 +12,10 @@ from ..auth.scope import READ_ROLES, WRITE_ROLES, device_in_scope, login_require
 from ..extensions import db
 from ..kiosk import devices as kiosk_devices
 from ..models import KioskDevice, Organisation, ServicePoint
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import DeviceForm, DeviceMoveForm, DeviceRenameForm
-from .helpers import confirm_then, form_page, org_from_arg, scoped_service_points, sp_choices
+from .helpers import confirm_then, form_page, org_from_arg, save_change, scoped_service_points, sp_choices
 
 
 @bp.route("/kiosks")
@@ -60,12 +61,8 @@ def kiosk_rename(device_id: int):
     device = device_in_scope(device_id)
     form = DeviceRenameForm(obj=device)
     if form.validate_on_submit():
-        before = audit.snapshot(device)
-        kiosk_devices.rename_device(device, form.name.data.strip())
-        audit.record("kiosk.rename", device, before)
-        db.session.commit()
-        flash(_("Đã đổi tên thiết bị."), "success")
-        return redirect(url_for("admin.kiosks"))
+        return save_change(device, lambda: kiosk_devices.rename_device(device, form.name.data.strip()), "kiosk.rename",
+                           done=_("Đã đổi tên thiết bị."), back=url_for("admin.kiosks"))
     return form_page(form, _("Đổi tên thiết bị %(name)s", name=device.name), cancel=url_for("admin.kiosks"))
 
 
@@ -77,12 +74,8 @@ def kiosk_move(device_id: int):
     form.service_point_id.choices = sp_choices(scoped_service_points())
     if form.validate_on_submit():
         sp = service_point_in_scope(form.service_point_id.data)
-        before = audit.snapshot(device)
-        kiosk_devices.move_device(device, sp)
-        audit.record("kiosk.move", device, before)
-        db.session.commit()
-        flash(_("Đã chuyển thiết bị đến %(name)s.", name=sp.name), "success")
-        return redirect(url_for("admin.kiosks"))
+        return save_change(device, lambda: kiosk_devices.move_device(device, sp), "kiosk.move",
+                           done=_("Đã chuyển thiết bị đến %(name)s.", name=sp.name), back=url_for("admin.kiosks"))
     return form_page(form, _("Chuyển thiết bị %(name)s", name=device.name), cancel=url_for("admin.kiosks"))
 
 
@@ -93,12 +86,8 @@ def kiosk_revoke(device_id: int):
     back = url_for("admin.kiosks")
 
     def revoke():
-        before = audit.snapshot(device)
-        kiosk_devices.revoke_device(device)
-        audit.record("kiosk.revoke", device, before)
-        db.session.commit()
-        flash(_("Đã thu hồi thiết bị."), "success")
-        return redirect(back)
+        return save_change(device, lambda: kiosk_devices.revoke_device(device), "kiosk.revoke",
+                           done=_("Đã thu hồi thiết bị."), back=back)
 
     return confirm_then(revoke, title=_("Thu hồi thiết bị %(name)s?", name=device.name),
                         message=_("Thiết bị sẽ không gửi được đánh giá nữa; muốn dùng lại phải đăng ký lại. "

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from ..auth.scope import READ_ROLES, WRITE_ROLES, in_scope, login_required_role, org_filter, organisation_in_scope, scope_root
 from ..extensions import db
 from ..models import Organisation, Publication, ServicePoint, move_organisation
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import OrganisationForm
 from .helpers import (
     ToggleTexts,

@@ -12,7 +12,8 @@ from ..alerts.rules import KIND_LABELS, default_in
 from ..auth.scope import READ_ROLES, login_required_role
 from ..extensions import db
 from ..models import AlertRule, AlertSubscription, Organisation
-from . import audit, bp
+from .. import audit
+from . import bp
 from .alert_forms import ProfileForm
 from .forms import choice_list
 from .helpers import form_page

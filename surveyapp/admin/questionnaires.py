@@ -20,7 +20,8 @@ from ..auth.scope import (
 )
 from ..extensions import db
 from ..models import Question, Questionnaire, Survey
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import CloneForm, NewQuestionForm, QuestionnaireTitleForm, QuestionTextForm, choice_list
 from .helpers import form_page, org_choices, scoped_organisations
 

@@ -9,7 +9,8 @@ from .. import qr
 from ..auth.scope import READ_ROLES, WRITE_ROLES, login_required_role, organisation_in_scope, service_point_in_scope
 from ..extensions import db
 from ..models import ServicePoint
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import ServicePointForm
 from .helpers import (
     ToggleTexts,

@@ -22,9 +22,12 @@ from ..auth.scope import (
 )
 from ..extensions import db
 from ..models import Questionnaire, Response, Survey
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import SurveyForm, choice_list
-from .helpers import confirm_then, form_page, org_choices, org_from_arg, scoped_organisations, scoped_service_points, sp_choices
+from .helpers import (
+    confirm_then, form_page, org_choices, org_from_arg, save_change, scoped_organisations, scoped_service_points, sp_choices,
+)
 
 
 @bp.route("/surveys")
@@ -130,12 +133,8 @@ def survey_close(survey_id: int):
     back = url_for("admin.surveys")
 
     def close():
-        before = _survey_snapshot(survey)
-        survey.status = "closed"
-        audit.record("survey.close", survey, before, _survey_snapshot(survey))
-        db.session.commit()
-        flash(_("Đã đóng đợt khảo sát."), "success")
-        return redirect(back)
+        return save_change(survey, lambda: setattr(survey, "status", "closed"), "survey.close",
+                           done=_("Đã đóng đợt khảo sát."), back=back, snapshot=_survey_snapshot)
 
     return confirm_then(close, title=_("Đóng đợt khảo sát %(name)s?", name=survey.name),
                         message=_("Người dân sẽ không gửi được đánh giá mới cho đợt này. Các câu trả lời đã có được giữ nguyên."),

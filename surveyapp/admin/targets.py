@@ -21,7 +21,8 @@ from ..auth.scope import (
 from .. import targets as target_rules
 from ..extensions import db
 from ..models import Target
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import TargetForm, sector_choices
 from .helpers import clean, confirm_then, form_page, org_choices, scoped_organisations
 

@@ -20,7 +20,8 @@ from ..auth.scope import (
 from ..clock import now_utc
 from ..extensions import db
 from ..models import User
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import UserForm, role_choices
 from .helpers import ToggleTexts, clean, commit_or_error, form_page, org_choices, scoped_organisations, toggle_active
 

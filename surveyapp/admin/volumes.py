@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from ..auth.scope import READ_ROLES, login_required_role, require_write, service_point_in_scope
 from ..extensions import db
 from ..models import MAX_VOLUME, ServicePoint, ServiceVolume
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import MONTH_RE, VolumeForm, VolumeUploadForm
 
 

@@ -18,6 +18,7 @@ from ..clock import now_utc, to_local, today
 from ..extensions import db
 from ..models import Alert, JobState, KioskDevice, ServicePoint
 from ..privacy import mask_personal_data
+from ..reports.model import scope_report
 from ..themes import mentions_harassment
 from . import rules
 from .notify import raise_alert
@@ -150,8 +151,6 @@ def _pct(v: float | None) -> str:
 def check_targets(now: datetime) -> int:
     """Rule 2: each governed point's headline indices over the last D days, as the dashboard
     computes and judges them; an alert where the statistical verdict is "không đạt"."""
-    from ..jobs.reporting import scope_report
-
     raised = 0
     day = to_local(now).date() if now else today()
     for rule, sp_ids in _by_rule(rules.governing_rules("below_target")).items():

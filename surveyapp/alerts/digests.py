@@ -1,6 +1,6 @@
 """Digests: a daily, weekly or monthly e-mail per user who asks for one.
 
-The numbers are the dashboard's (``jobs.reporting.scope_report``): the headline indices of the
+The numbers are the dashboard's (``reports.model.scope_report``): the headline indices of the
 user's scope with their intervals and verdicts, the change since the previous period, the
 units below target; then the period's alerts, and the cases (:func:`digest_cases_section`).
 HTML with a plain-text part, one column for a phone, in the user's language.
@@ -21,6 +21,8 @@ from ..extensions import db
 from ..cases.service import overdue_cases
 from ..models import CASE_DONE_STATES, Alert, Case, Organisation, ServicePoint, User, subtree_filter
 from ..outbox import OutboxItem, enqueue_email, event_id_for
+from ..reports.model import scope_report
+from ..reports.verdicts import STATUS_LABELS
 from .notify import absolute_url, in_quiet_hours
 
 PERIODS = ("day", "week", "month")
@@ -89,8 +91,6 @@ def _pp(v: float | None) -> str:
 
 def build_digest(user: User, period: str, start: date, end: date) -> tuple[str, str, str]:
     """(subject, text, html) of the user's digest for [start, end], in the user's language."""
-    from ..jobs.reporting import STATUS_LABELS, scope_report
-
     lang = user.language or "vi"
     root = scope_of(user)
     with force_locale(lang):

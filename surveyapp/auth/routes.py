@@ -21,6 +21,7 @@ from flask import current_app, flash, g, has_request_context, redirect, render_t
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db, limiter, login_manager
 from ..models import User, utcnow
@@ -80,8 +81,6 @@ def home_url() -> str:
 def _check_password(user: User | None, password: str) -> bool:
     global _DUMMY_HASH
     if user is None:
-        from werkzeug.security import check_password_hash, generate_password_hash
-
         if _DUMMY_HASH is None:
             _DUMMY_HASH = generate_password_hash("not a password")
         check_password_hash(_DUMMY_HASH, password)

@@ -25,7 +25,10 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..models import ROLES, KioskDevice, Organisation, Questionnaire, ServicePoint, Survey, Target, User, subtree_filter
+from ..models import (
+    ROLES, Alert, AlertRule, Case, KioskDevice, Organisation, Questionnaire, ServicePoint, Survey, Target, User, Webhook,
+    subtree_filter,
+)
 
 READ_ROLES = ("admin", "manager", "viewer")
 WRITE_ROLES = ("admin", "manager")
@@ -95,25 +98,25 @@ def org_filter(column):
     return sa.true() if root is None else subtree_filter(column, root)
 
 
-def organisation_in_scope(org_id: int) -> Organisation:
-    org = db.session.get(Organisation, org_id)
-    if not in_scope(org):
+def _get_in_scope(model, object_id: int, organisation_of):
+    """The ``model`` row ``object_id`` when ``organisation_of(row)`` is in the user's subtree; 404
+    otherwise, missing or not, so that URL guessing learns nothing."""
+    obj = db.session.get(model, object_id)
+    if obj is None or not in_scope(organisation_of(obj)):
         abort(404)
-    return org
+    return obj
+
+
+def organisation_in_scope(org_id: int) -> Organisation:
+    return _get_in_scope(Organisation, org_id, lambda org: org)
 
 
 def service_point_in_scope(sp_id: int) -> ServicePoint:
-    sp = db.session.get(ServicePoint, sp_id)
-    if sp is None or not in_scope(sp.organisation):
-        abort(404)
-    return sp
+    return _get_in_scope(ServicePoint, sp_id, lambda sp: sp.organisation)
 
 
 def survey_in_scope(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
-    if survey is None or not in_scope(survey.organisation):
-        abort(404)
-    return survey
+    return _get_in_scope(Survey, survey_id, lambda survey: survey.organisation)
 
 
 def can_write(user=None) -> bool:
@@ -160,10 +163,23 @@ def questionnaire_filter():
 
 
 def device_in_scope(device_id: int) -> KioskDevice:
-    device = db.session.get(KioskDevice, device_id)
-    if device is None or not in_scope(device.service_point.organisation):
-        abort(404)
-    return device
+    return _get_in_scope(KioskDevice, device_id, lambda device: device.service_point.organisation)
+
+
+def case_in_scope(case_id: int) -> Case:
+    return _get_in_scope(Case, case_id, lambda case: case.service_point.organisation)
+
+
+def alert_in_scope(alert_id: int) -> Alert:
+    return _get_in_scope(Alert, alert_id, lambda alert: alert.organisation)
+
+
+def rule_in_scope(rule_id: int) -> AlertRule:
+    return _get_in_scope(AlertRule, rule_id, lambda rule: rule.organisation)
+
+
+def webhook_in_scope(webhook_id: int) -> Webhook:
+    return _get_in_scope(Webhook, webhook_id, lambda hook: hook.organisation)
 
 
 def grantable_roles(user=None) -> tuple[str, ...]:

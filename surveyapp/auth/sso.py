@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import login_user
 from joserfc.errors import JoseError
 
+from .. import audit
 from ..extensions import db
 from ..models import User, utcnow
 from ..qr import base_url
@@ -115,7 +116,6 @@ def sso_callback():
     """The provider's answer: check it, find the account, and sign in as a password sign-in would."""
     if not enabled():
         abort(404)
-    from ..admin import audit  # not at the top: the workspace package imports this one
 
     title = _("Không đăng nhập được")
     try:

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import outbox
 from ..clock import day_bounds_utc, day_start_utc, now_utc, to_local, today
+from ..extensions import dialect_insert
 from ..models import (
     CASE_DONE_STATES,
     CASE_OPEN_STATES,
@@ -39,6 +40,7 @@ from ..models import (
     subtree_filter,
 )
 from ..workdays import Calendar, load_calendar
+from .reply import send_reply
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("acknowledged", "resolved", "rejected"),
@@ -247,12 +249,7 @@ def _first_comments(response_ids: list[int]) -> dict[int, int]:
 
 def _insert_ignoring_duplicates(values: list[dict]) -> list[int]:
     """Insert cases, skipping any response that already has one (another worker's); the new ids."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Case).values(values).on_conflict_do_nothing(index_elements=["response_id"]).returning(Case.id)
+    stmt = dialect_insert(Case).values(values).on_conflict_do_nothing(index_elements=["response_id"]).returning(Case.id)
     return list(db.session.scalars(stmt))
 
 
@@ -314,8 +311,6 @@ def transition(case: Case, to: str, actor: User | None, *, resolution: str | Non
     db.session.flush()
     _audit(action, case, actor, before, _state(case))
     if to == "resolved":
-        from .reply import send_reply
-
         send_reply(case)
     return case
 

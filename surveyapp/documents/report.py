@@ -16,8 +16,10 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .. import clock
+from ..cases.service import on_time_share
 from ..reports.model import Report, Section
-from .decree30 import FiledDocument, Heading, Paragraph, Signature, Table
+from .decree30 import FiledDocument, Heading, Paragraph, Signature, Table, docx_to_pdf, to_docx
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
@@ -217,8 +219,6 @@ def header_from(org, f, *, number: str = "", symbol: str | None = None, agency: 
                 signer_name: str = "", recipients=()) -> FiledHeader:
     """The header of ``org``'s báo cáo for the period of filters ``f``, from the options the
     command line and the workspace form share; unset fields take the organisation's name and today."""
-    from .. import clock
-
     if isinstance(issued, str) and issued:
         try:
             issued = date.fromisoformat(issued)
@@ -233,8 +233,6 @@ def header_from(org, f, *, number: str = "", symbol: str | None = None, agency: 
 
 def cases_on_time(report: Report) -> tuple[int, int] | None:
     """(resolved on time, due) for the report's organisation in its period, from the cases."""
-    from ..cases.service import on_time_share
-
     if report.organisation_id is None:
         return None
     return on_time_share(report.filters.date_from, report.filters.date_to, org_ids=[report.organisation_id])
@@ -255,8 +253,6 @@ def filed_filename(org, first: date, last: date, fmt: str) -> str:
 
 def filed_bytes(report: Report, header: FiledHeader, fmt: str, language: str = "vi") -> bytes:
     """The báo cáo as DOCX or PDF bytes (the PDF is LibreOffice's rendering of the DOCX)."""
-    from .decree30 import docx_to_pdf, to_docx
-
     docx = to_docx(filed_report(report, header, language, cases=cases_on_time(report)))
     return docx_to_pdf(docx) if fmt == "pdf" else docx
 

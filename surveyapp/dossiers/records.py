@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from ..clock import now_utc, to_local, to_utc
-from ..extensions import db
+from ..extensions import db, dialect_insert
 from ..models import DOSSIER_CHANNELS, Dossier, Organisation, ServicePoint, subtree_filter
 from ..qr import dossier_hash
 
@@ -214,12 +214,7 @@ def write(rows: list[dict]) -> dict:
             counts["updated"] += 1
         changed.append({**{c: r[c] for c in WRITTEN}, "updated_at": now_utc()})
     if changed:
-        dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        stmt = insert(Dossier.__table__)
+        stmt = dialect_insert(Dossier.__table__)
         stmt = stmt.on_conflict_do_update(
             index_elements=["organisation_id", "code"],
             set_={c: stmt.excluded[c] for c in WRITTEN + ("updated_at",) if c not in ("organisation_id", "code")},

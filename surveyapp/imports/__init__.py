@@ -18,7 +18,9 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook, load_workbook
 
+from ..audit import record
 from ..extensions import db
 from ..models import CODE_PATTERN
 from ..reports.exports import FORMULA_START, inert
@@ -122,7 +124,6 @@ def read_table(filename: str, data: bytes) -> tuple[list[str], list[list]]:
     """(header, rows) of a CSV or XLSX file."""
     name = filename.lower()
     if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises several kinds for a damaged file
@@ -172,8 +173,6 @@ def run_import(kind_name: str, filename: str, data: bytes, *, scope=None, actor=
                dry_run: bool = False) -> ImportResult:
     """Validate every row; unless ``dry_run`` or a row is bad, apply them all and audit it, in
     one transaction (committed here). ``actor`` and ``scope``: see :func:`context_for`."""
-    from ..admin.audit import record
-
     kind = get(kind_name)
     header, rows = read_table(filename, data)
     records = records_of(kind, header, rows)
@@ -217,7 +216,6 @@ def write_export(kind_name: str, filename: str, out, scope=None, actor=None) -> 
 
 def write_table(filename: str, out, header: list[str], rows: Iterable[list]) -> None:
     if filename.lower().endswith(".xlsx"):
-        from openpyxl import Workbook
         wb = Workbook(write_only=True)
         ws = wb.create_sheet()
         ws.append(header)

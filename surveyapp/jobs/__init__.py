@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import traceback
 from dataclasses import dataclass
@@ -22,14 +23,24 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import sqlalchemy as sa
+from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 
+from ..alerts import evaluate_daily, evaluate_frequent
+from ..alerts.digests import send_due_digests
+from ..alerts.notify import send_held_summaries
+from ..cases.service import open_cases_since_last_case, remind_overdue
 from ..clock import now_utc, zone
+from ..documents.subscriptions import send_due_reports
 from ..extensions import db
 from ..models import JobState
+from ..outbox import deliver_due
+from ..reports.rollups import refresh_rollups
+from ..retention import apply_retention
+from ..themes.store import theme_pending
 
 # Interval triggers start from a fixed instant so that every worker tries at the same moments.
 EPOCH = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -55,94 +66,28 @@ def _cron(**fields) -> Callable[[], BaseTrigger]:
     return lambda: CronTrigger(timezone=zone(), **fields)
 
 
-def _evaluate_alerts():
-    from ..alerts import evaluate_frequent
-
-    return evaluate_frequent()
-
-
-def _evaluate_targets():
-    from ..alerts import evaluate_daily
-
-    return evaluate_daily()
-
-
-def _held_back():
-    from ..alerts.notify import send_held_summaries
-
-    return send_held_summaries()
-
-
-def _digests():
-    from ..alerts.digests import send_due_digests
-
-    return send_due_digests()
-
-
-def _report_refresh():
-    from .reporting import refresh_report_rollups
-
-    return refresh_report_rollups()
-
-
-def _cases():
-    from ..cases.service import open_cases_since_last_case
-
-    return open_cases_since_last_case()
-
-
-def _overdue_cases():
-    from ..cases.service import remind_overdue
-
-    return remind_overdue()
-
-
-def _themes():
-    from ..themes.store import theme_pending
-
-    return theme_pending()
-
-
-def _retention():
-    from ..retention import apply_retention
-
-    return apply_retention()
-
-
-def _report_subscriptions():
-    from ..documents.subscriptions import send_due_reports
-
-    return send_due_reports()
-
-
-def _outbox():
-    from ..outbox import deliver_due
-
-    return deliver_due()
-
-
 # In the order ``jobs run-once`` runs them: what raises messages first, delivery last, so that
 # one run sends what it raised.
 JOBS: tuple[Job, ...] = (
-    Job("alerts", _evaluate_alerts, _every("JOBS_ALERTS_SECONDS"),
+    Job("alerts", evaluate_frequent, _every("JOBS_ALERTS_SECONDS"),
         "Alert rules on what was stored since the last run (dissatisfied answers, comments, silent kiosks)"),
-    Job("cases", _cases, _every("JOBS_ALERTS_SECONDS"),
+    Job("cases", open_cases_since_last_case, _every("JOBS_ALERTS_SECONDS"),
         "Cases opened for stored responses that call for one (a dissatisfied rating with a comment, or a contact)"),
-    Job("themes", _themes, _every("JOBS_ALERTS_SECONDS"),
+    Job("themes", theme_pending, _every("JOBS_ALERTS_SECONDS"),
         "Themes, polarity and flags of the comments stored since the last run"),
-    Job("cases-overdue", _overdue_cases, _cron(hour=7, minute=45),
+    Job("cases-overdue", remind_overdue, _cron(hour=7, minute=45),
         "E-mails to the assignees of overdue cases"),
-    Job("alerts-targets", _evaluate_targets, _cron(hour=6, minute=30),
+    Job("alerts-targets", evaluate_daily, _cron(hour=6, minute=30),
         "Alert rule: service points below their target"),
-    Job("held-notifications", _held_back, _every("JOBS_HELD_SECONDS"),
+    Job("held-notifications", send_held_summaries, _every("JOBS_HELD_SECONDS"),
         "Summaries of the alert e-mails held back by a cap or quiet hours"),
-    Job("digests", _digests, _cron(minute=5), "Daily, weekly and monthly digests"),
-    Job("report-refresh", _report_refresh, _cron(hour=1, minute=30), "Nightly report rollups"),
-    Job("retention", _retention, _cron(hour=2, minute=15),
+    Job("digests", send_due_digests, _cron(minute=5), "Daily, weekly and monthly digests"),
+    Job("report-refresh", refresh_rollups, _cron(hour=1, minute=30), "Nightly report rollups"),
+    Job("retention", apply_retention, _cron(hour=2, minute=15),
         "Retention of personal data: contacts erased, old comments masked, old raw responses reduced to rollups"),
-    Job("report-subscriptions", _report_subscriptions, _cron(hour=7, minute=0),
+    Job("report-subscriptions", send_due_reports, _cron(hour=7, minute=0),
         "Filed reports of the period just closed, e-mailed to their subscribers (first working day after it)"),
-    Job("outbox", _outbox, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls",
+    Job("outbox", deliver_due, _every("JOBS_OUTBOX_SECONDS"), "Delivery of queued e-mails and webhook calls",
         exclusive=False),
 )
 BY_NAME = {job.name: job for job in JOBS}
@@ -230,10 +175,6 @@ def states() -> list[JobState]:
 def run_worker(app, *, install_signals: bool = True) -> None:
     """The long-lived worker: catch up on what is due, then try each job on its trigger.
     SIGTERM stops it; a job cut short is safe (its lease runs out, its messages stay queued)."""
-    import signal
-
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     holder = worker_id()
     with app.app_context():
         triggers = {job.name: job.trigger() for job in JOBS}

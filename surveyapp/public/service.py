@@ -26,10 +26,11 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from .. import clock
+from .. import audit
 from ..extensions import db
 from ..models import AuditEvent, Organisation, Publication, Response, User
 from ..reports.filters import Filters, month_end
-from ..reports.model import Row, build_report
+from ..reports.model import build_report
 
 
 class PublicationError(ValueError):
@@ -64,8 +65,6 @@ def own_publication(org: Organisation) -> Publication | None:
 def publish(org: Organisation, by: User | None, min_responses: int | None = None) -> Publication:
     """Publish ``org``'s indices (and its sub-units'); idempotent. Audited; not committed here.
     Who may do it is the caller's check (:func:`surveyapp.auth.scope.in_scope` and a write role)."""
-    from ..admin import audit
-
     if min_responses is not None and min_responses < 1:
         raise PublicationError(_("Số phiếu tối thiểu phải từ 1 trở lên."))
     pub = own_publication(org)
@@ -84,8 +83,6 @@ def publish(org: Organisation, by: User | None, min_responses: int | None = None
 def unpublish(org: Organisation) -> bool:
     """Withdraw ``org``'s own publication (its page goes unless an ancestor is published).
     Audited; not committed here. False when it was not published."""
-    from ..admin import audit
-
     pub = own_publication(org)
     if pub is None:
         return False

@@ -6,26 +6,19 @@ import csv
 import io
 import json
 import time
-from datetime import timedelta
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..documents.report import filed_bytes, header_from, org_report
 from ..extensions import db
-from ..models import Organisation, ReportRollup
+from ..models import Organisation
 from .exports import inert
-from .filters import FilterError, month_key, parse_filters
+from .filters import FilterError, parse_filters
 from .model import Report
-from .rollups import (
-    complete_day_limit,
-    complete_month_limit,
-    days_of_month,
-    ensure_day_rollups,
-    ensure_rollups,
-    first_stored_month,
-)
+from .rollups import refresh_rollups
 from .verdicts import TargetRef
 
 
@@ -92,12 +85,8 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
         f = parse_filters({"from": date_from, "to": date_to, "include_flagged": "1" if include_flagged else "0"})
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
-    from ..documents.report import org_report
-
     report = org_report(org, f, lang)
     if fmt in ("docx", "pdf"):
-        from ..documents.report import filed_bytes, header_from
-
         try:
             h = header_from(org, f, **header)
         except ValueError as exc:
@@ -137,29 +126,10 @@ def report_refresh_command(months: int | None, rebuild: bool) -> None:
     requests, so that any period (whole months, edges mid-month, the previous period) reads
     only rollups and today's answers. Only what is missing is built: a night costs one day.
     """
-    limit = complete_month_limit()
-    if months is not None:
-        start = limit - max(months, 0)
-    else:
-        # A year and the year before (a period and its previous one), and all older data.
-        start = limit - 25
-        first = None if rebuild else first_stored_month()
-        if first is not None:
-            start = min(start, first)
-    keys = list(range(start, limit))
-    day_limit = complete_day_limit()
-    this_month = day_limit.replace(day=1)
-    days = [d for k in keys for d in days_of_month(k)]
-    days += [this_month + timedelta(days=i) for i in range((day_limit - this_month).days)]
     t0 = time.perf_counter()
-    if rebuild and days:
-        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys + [month_key(this_month)])))
-    db.session.commit()
-    built_days = ensure_day_rollups(days)
-    built = ensure_rollups(keys)
-    db.session.commit()
-    click.echo(f"{len(built)} month(s) rolled up, {len(keys) - len(built)} already present; "
-               f"{len(built_days)} day(s) rolled up, {len(days) - len(built_days)} already present "
+    done = refresh_rollups(months, rebuild=rebuild)
+    click.echo(f"{done.months} month(s) rolled up, {done.months_present} already present; "
+               f"{done.days} day(s) rolled up, {done.days_present} already present "
                f"({time.perf_counter() - t0:.1f} s).")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..dossiers.metrics import indicator_766
 from ..extensions import db
 from ..models import Organisation
 from .model import Report
@@ -12,8 +13,6 @@ from .model import Report
 def attach_indicator_766(report: Report) -> Report:
     """Fill ``indicator_766`` on every organisation unit of ``report`` that handled dossiers in
     the period (left None elsewhere, and on service-point units, which dossiers are not scored by)."""
-    from ..dossiers.metrics import indicator_766
-
     ids = {u.key for s in report.sections for u in s.units if u.kind == "organisation"}
     if not ids:
         return report

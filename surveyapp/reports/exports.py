@@ -9,8 +9,11 @@ import csv
 import io
 from typing import Any, Iterable, Iterator
 
+from fpdf import FPDF
 from flask_babel import gettext as _
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 from ..i18n import current_language
 from .model import Report
@@ -96,9 +99,6 @@ def report_tables(report: Report) -> list[tuple[str, list[str], list[list]]]:
 
 def xlsx_bytes(report: Report) -> bytes:
     """The report's tables, one sheet each; every text cell a string, never a formula."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     f = report.filters
     wb = Workbook()
     wb.remove(wb.active)
@@ -145,8 +145,6 @@ def _pdf_cell(v) -> str:
 
 def pdf_bytes(report: Report) -> bytes:
     """The report on A4 landscape: the method in words, then each table."""
-    from fpdf import FPDF
-
     f = report.filters
     pdf = FPDF(orientation="L", format="A4")
     pdf.set_auto_page_break(True, margin=15)

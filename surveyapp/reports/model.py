@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
@@ -204,6 +205,15 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
         label, code, org_id = str(_l("Toàn bộ hệ thống")), None, None
     return Report(label, code, org_id, service_point.id if service_point else None, f, sections,
                   data.current_respondents, time.perf_counter() - t0)
+
+
+def scope_report(root: Organisation | None, date_from: date, date_to: date, lang: str = "vi",
+                 service_point: ServicePoint | None = None) -> Report:
+    """The report of ``root``'s subtree, or of one service point, for a period, in ``lang``: for
+    callers without a request to take the language from (the digests, the below-target rule)."""
+    with force_locale(lang):
+        return build_report(root, Filters(date_from=date_from, date_to=date_to), lang=lang,
+                            service_point=service_point)
 
 
 def _is_weighted(r: Cells, volumes: dict) -> bool:

@@ -421,3 +421,42 @@ def fetch_respondents(root: Organisation | None, f: Filters, with_previous: bool
     # index range scan, where an OR of ranges can be planned as a scan of far more answers.
     raw = concat_respondents([raw_respondents([r], cur_start, sp_ids, f) for r in _merge_ranges(ranges)])
     return ReportData(raw, _read_rollups(months, days, current, sp_ids, f))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What one refresh did: rollups built, and those already present."""
+    months: int
+    months_present: int
+    days: int
+    days_present: int
+
+
+def refresh_rollups(months: int | None = None, *, rebuild: bool = False) -> Refreshed:
+    """Roll up every complete day and month ahead of requests, so that any period (whole months,
+    edges mid-month, the previous period) reads only rollups and today's answers.
+
+    ``months`` complete months back (default: 25, a year and the year before, or further back to
+    the first stored response); ``rebuild`` recomputes them. Only what is missing is built, so a
+    night costs one day. ``flask report-refresh`` and the worker's nightly job both run this;
+    committed here."""
+    limit = complete_month_limit()
+    if months is not None:
+        start = limit - max(months, 0)
+    else:
+        start = limit - 25
+        first = None if rebuild else first_stored_month()
+        if first is not None:
+            start = min(start, first)
+    keys = list(range(start, limit))
+    day_limit = complete_day_limit()
+    this_month = day_limit.replace(day=1)
+    days = [d for k in keys for d in days_of_month(k)]
+    days += [this_month + timedelta(days=i) for i in range((day_limit - this_month).days)]
+    if rebuild and days:
+        db.session.execute(sa.delete(ReportRollup).where(ReportRollup.month.in_(keys + [month_key(this_month)])))
+    db.session.commit()
+    built_days = ensure_day_rollups(days)
+    built = ensure_rollups(keys)
+    db.session.commit()
+    return Refreshed(len(built), len(keys) - len(built), len(built_days), len(days) - len(built_days))

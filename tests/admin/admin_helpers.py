@@ -1,4 +1,5 @@
-"""Helpers of the workspace tests: two communes side by side, users of each role, sign-in."""
+"""Helpers of the workspace tests: two communes side by side and users of each role (they sign in
+with the ``auth`` fixture)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.extensions import db
 from surveyapp.models import (
     Alert,
@@ -27,7 +29,6 @@ from surveyapp.models import (
     Webhook,
 )
 
-PASSWORD = "mat-khau-123"
 _CHEAP_HASH: list[str] = []
 
 
@@ -142,11 +143,6 @@ def add_response(side: Side, text: str = "Cần thêm ghế ngồi chờ.") -> R
         side.case = open_case_for_comment(comment, side.manager)[0]
         db.session.commit()
     return response
-
-
-
-def login(client, username: str, password: str = PASSWORD, **kwargs):
-    return client.post("/login", data={"username": username, "password": password}, **kwargs)
 
 
 def audit_count() -> int:

@@ -2,26 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
 
-from admin_helpers import World, make_side, make_user, add_response, login
+from admin_helpers import World, make_side, make_user, add_response
 from surveyapp.extensions import db
-from surveyapp.models import Organisation, User
+from surveyapp.models import Organisation
 
 
 @pytest.fixture
-def fresh_user_per_request(app):
-    """The ``app`` fixture keeps one app context pushed, so ``g`` (where Flask-Login caches the
-    signed-in user) would outlive a request and leak between test clients; in production every
-    request has its own. Forget the cached user at the start of each request."""
-
-    @app.before_request
-    def _forget_cached_user():
-        g.pop("_login_user", None)
-
-
-@pytest.fixture
-def world(app, standard, fresh_user_per_request) -> World:
+def world(app, standard) -> World:
     """Province KA-P with two communes A and B, each with a sub-unit, a service point, its own
     questionnaire (the quick rating with a comment), a survey, a kiosk, a target, a manager, a viewer,
     an administrator of its own and one response with a comment; the province's administrator and
@@ -37,16 +25,3 @@ def world(app, standard, fresh_user_per_request) -> World:
     add_response(a, "Cần thêm ghế ngồi chờ.")
     add_response(b, "Nhà vệ sinh xã Bắc Sơn cần sạch hơn.")
     return World(province=province, admin=admin, province_admin=province_admin, a=a, b=b)
-
-
-@pytest.fixture
-def as_user(app):
-    """``as_user(user)``: a test client signed in as ``user``."""
-
-    def factory(user: User):
-        client = app.test_client()
-        response = login(client, user.username)
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return client
-
-    return factory

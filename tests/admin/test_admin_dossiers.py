@@ -18,9 +18,9 @@ def upload(client, text: str):
                        content_type="multipart/form-data")
 
 
-def test_dossier_import_dry_run_then_confirm_inside_the_subtree(world, as_user):
+def test_dossier_import_dry_run_then_confirm_inside_the_subtree(world, auth):
     a, b = world.a, world.b
-    manager = as_user(a.manager)
+    manager = auth.client_for(a.manager)
     page = manager.get("/admin/dossiers/import")
     assert page.status_code == 200 and "MaHoSo" in page.get_data(as_text=True)
     assert manager.get("/admin/dossiers/template.xlsx").status_code == 200
@@ -49,13 +49,13 @@ def test_dossier_import_dry_run_then_confirm_inside_the_subtree(world, as_user):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 1
     assert manager.post("/admin/dossiers/import", data={"ok-filename": "x.csv", "ok-payload": "!!"}).status_code == 422
     # Viewers do not import.
-    assert as_user(a.viewer).post("/admin/dossiers/import").status_code == 403
+    assert auth.client_for(a.viewer).post("/admin/dossiers/import").status_code == 403
 
 
-def test_ranking_page_lists_units_with_the_deciding_rule(world, as_user):
-    page = as_user(world.province_admin).get(f"/admin/rankings?org={world.province.id}&year=2026&rules=khanh-hoa")
+def test_ranking_page_lists_units_with_the_deciding_rule(world, auth):
+    page = auth.client_for(world.province_admin).get(f"/admin/rankings?org={world.province.id}&year=2026&rules=khanh-hoa")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert world.a.org.name in html and world.b.org.name in html and "Quy tắc quyết định" in html
     # Another province's organisation is not shown to a commune's manager.
-    assert as_user(world.a.manager).get(f"/admin/rankings?org={world.province.id}&year=2026").status_code == 404
+    assert auth.client_for(world.a.manager).get(f"/admin/rankings?org={world.province.id}&year=2026").status_code == 404

@@ -25,8 +25,8 @@ def upload(client, kind, text, name="tep.csv"):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_template_has_vietnamese_headers_and_an_example_row(world, as_user, kind):
-    client = as_user(world.a.manager)
+def test_each_template_has_vietnamese_headers_and_an_example_row(world, auth, kind):
+    client = auth.client_for(world.a.manager)
     xlsx = client.get(f"/admin/imports/{kind}/template.xlsx")
     assert xlsx.status_code == 200
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
@@ -35,9 +35,9 @@ def test_each_template_has_vietnamese_headers_and_an_example_row(world, as_user,
     assert csv[0].split(",") == list(rows[0]) and len(csv) == 2
 
 
-def test_dry_run_shows_the_errors_then_confirmation_stores_inside_the_subtree(world, as_user):
+def test_dry_run_shows_the_errors_then_confirmation_stores_inside_the_subtree(world, auth):
     a, b = world.a, world.b
-    client = as_user(a.manager)
+    client = auth.client_for(a.manager)
     page = client.get("/admin/imports")
     assert page.status_code == 200 and "Cây đơn vị" in page.get_data(as_text=True)
     text = ("Mã đơn vị,Tên đơn vị,Tên tiếng Anh,Lĩnh vực,Mã đơn vị cấp trên\n"
@@ -74,18 +74,18 @@ def test_dry_run_shows_the_errors_then_confirmation_stores_inside_the_subtree(wo
     assert a.viewer.username in users and a.admin.username not in users and b.viewer.username not in users
 
 
-def test_roles_csrf_and_unknown_kinds(world, as_user, make_app):
+def test_roles_csrf_and_unknown_kinds(world, auth, make_app):
     a = world.a
-    viewer = as_user(a.viewer)
+    viewer = auth.client_for(a.viewer)
     assert viewer.get("/admin/imports").status_code == 403
     assert upload(viewer, "users", "Tên đăng nhập\nx\n").status_code == 403
-    assert as_user(a.manager).get("/admin/imports/questionnaires").status_code == 404
+    assert auth.client_for(a.manager).get("/admin/imports/questionnaires").status_code == 404
     # With CSRF on, an upload without the token is refused and nothing is read.
     app = make_app(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     login_page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
-    client.post("/login", data={"username": a.manager.username, "password": "mat-khau-123", "csrf_token": token})
+    auth.login(a.manager, client=client, data={"csrf_token": token})
     refused = upload(client, "organisations", "Mã đơn vị,Tên đơn vị,Lĩnh vực,Mã đơn vị cấp trên\n"
                                               f"{a.org.code}-Z,Z,hành chính,{a.org.code}\n")
     assert refused.status_code == 400
@@ -101,12 +101,12 @@ def _decode_pages(pdf: bytes, tmp_path) -> list[str]:
     return urls
 
 
-def test_posters_of_a_subtree_print_as_one_pdf_one_page_per_point(world, as_user, tmp_path):
+def test_posters_of_a_subtree_print_as_one_pdf_one_page_per_point(world, auth, tmp_path):
     a = world.a
     extra = [ServicePoint(organisation=a.child, name=f"Quầy số {i} – tiếp nhận hồ sơ đất đai") for i in range(1, 4)]
     db.session.add_all(extra)
     db.session.commit()
-    client = as_user(a.viewer)
+    client = auth.client_for(a.viewer)
     response = client.get(f"/admin/imports/posters.pdf?org={a.org.id}", follow_redirects=True)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pdf = response.data
@@ -133,9 +133,9 @@ def test_posters_command_writes_the_same_pdf(world, runner, tmp_path):
     assert sorted(urls) == sorted(f"https://khaosat.example.gov.vn/s/{c}" for c in codes)
 
 
-def test_the_service_point_form_sets_the_official_code_an_import_matches(world, as_user):
+def test_the_service_point_form_sets_the_official_code_an_import_matches(world, auth):
     a = world.a
-    client = as_user(a.manager)
+    client = auth.client_for(a.manager)
     form = {"organisation_id": a.org.id, "name": a.sp.name, "official_code": "XA-AN-MC"}
     assert client.post(f"/admin/service-points/{a.sp.id}/edit", data=form).status_code == 302
     db.session.expire_all()

@@ -162,12 +162,12 @@ def _refused_everywhere(app, world, client):
     assert audit_count() == events
 
 
-def test_manager_of_one_commune_gets_nothing_of_another(app, world, standard, as_user):
-    _refused_everywhere(app, world, as_user(world.a.manager))
+def test_manager_of_one_commune_gets_nothing_of_another(app, world, standard, auth):
+    _refused_everywhere(app, world, auth.client_for(world.a.manager))
 
 
-def test_administrator_of_one_commune_gets_nothing_of_another(app, world, standard, as_user):
-    _refused_everywhere(app, world, as_user(world.a.admin))
+def test_administrator_of_one_commune_gets_nothing_of_another(app, world, standard, auth):
+    _refused_everywhere(app, world, auth.client_for(world.a.admin))
 
 
 # What belongs to the installation, not to commune A: the province above it, the accounts of the
@@ -186,8 +186,8 @@ def installation_arguments(world: World, standard) -> list[dict]:
 READ_BY_ALL = {"admin.questionnaire", "admin.questionnaire_clone"}
 
 
-def test_administrator_with_an_organisation_touches_nothing_of_the_installation(app, world, standard, as_user):
-    client = as_user(world.a.admin)
+def test_administrator_with_an_organisation_touches_nothing_of_the_installation(app, world, standard, auth):
+    client = auth.client_for(world.a.admin)
     events, state = audit_count(), _state(world)
     for arguments in installation_arguments(world, standard):
         for rule in admin_rules(app):
@@ -207,9 +207,9 @@ def test_administrator_with_an_organisation_touches_nothing_of_the_installation(
     assert audit_count() == events
 
 
-def test_manager_sees_its_own_side(app, world, as_user):
+def test_manager_sees_its_own_side(app, world, auth):
     """The same enumeration in scope answers (the refusals above are not refusals of everything)."""
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     ok = 0
     for rule in admin_rules(app):
         if "GET" not in rule.methods or rule.endpoint == "admin.audit_log":
@@ -229,8 +229,8 @@ SELF_SERVICE = {"admin.profile", "admin.notifications_read"}
 READS_BY_POST = {"admin.filed_report"}
 
 
-def test_viewer_changes_nothing(app, world, as_user):
-    client = as_user(world.a.viewer)
+def test_viewer_changes_nothing(app, world, auth):
+    client = auth.client_for(world.a.viewer)
     events = audit_count()
     for rule in admin_rules(app):
         if not set(rule.methods) & {"POST", "PUT", "PATCH", "DELETE"} or rule.endpoint in SELF_SERVICE:
@@ -246,13 +246,13 @@ def test_viewer_changes_nothing(app, world, as_user):
     assert audit_count() == events
 
 
-def test_user_pages_and_audit_log_refuse_viewers_and_audit_log_refuses_managers(app, world, as_user):
-    viewer = as_user(world.a.viewer)
+def test_user_pages_and_audit_log_refuse_viewers_and_audit_log_refuses_managers(app, world, auth):
+    viewer = auth.client_for(world.a.viewer)
     for url in ("/admin/audit", "/admin/users", "/admin/users/new"):
         assert viewer.get(url).status_code == 403, url
-    assert as_user(world.a.manager).get("/admin/audit").status_code == 403
-    assert as_user(world.province_admin).get("/admin/audit").status_code == 403
-    assert as_user(world.admin).get("/admin/audit").status_code == 200
+    assert auth.client_for(world.a.manager).get("/admin/audit").status_code == 403
+    assert auth.client_for(world.province_admin).get("/admin/audit").status_code == 403
+    assert auth.client_for(world.admin).get("/admin/audit").status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,25 +267,21 @@ def _sector_target(indicator="quick", sector="administrative", year=2026) -> Tar
         Target.valid_from <= date(year, 6, 1), Target.valid_to >= date(year, 6, 1))).one()
 
 
-def test_commune_administrator_cannot_deactivate_the_province_administrator(app, world, as_user):
-    from admin_helpers import login
-
-    client = as_user(world.a.admin)
+def test_commune_administrator_cannot_deactivate_the_province_administrator(app, world, auth):
+    client = auth.client_for(world.a.admin)
     assert client.get(f"/admin/users/{world.province_admin.id}/toggle").status_code == 404
     assert client.post(f"/admin/users/{world.province_admin.id}/toggle").status_code == 404
     db.session.expire_all()
     assert world.province_admin.active
-    assert login(app.test_client(), "qt-tinh").status_code == 302
+    assert auth.login("qt-tinh", client=app.test_client()).status_code == 302
     # The installation's administrator still may.
-    assert as_user(world.admin).post(f"/admin/users/{world.province_admin.id}/toggle").status_code == 302
+    assert auth.client_for(world.admin).post(f"/admin/users/{world.province_admin.id}/toggle").status_code == 302
     db.session.expire_all()
     assert not world.province_admin.active
 
 
-def test_commune_administrator_cannot_take_over_a_manager_of_another_branch(app, world, as_user):
-    from admin_helpers import login
-
-    client = as_user(world.a.admin)
+def test_commune_administrator_cannot_take_over_a_manager_of_another_branch(app, world, auth):
+    client = auth.client_for(world.a.admin)
     victim = world.b.manager
     response = client.post(f"/admin/users/{victim.id}/edit", data={
         "username": victim.username, "role": "manager", "organisation_id": world.a.org.id,
@@ -293,14 +289,14 @@ def test_commune_administrator_cannot_take_over_a_manager_of_another_branch(app,
     assert response.status_code == 404
     db.session.expire_all()
     assert victim.organisation_id == world.b.org.id
-    assert login(app.test_client(), victim.username, "chiem-quyen-123").status_code != 302
-    assert login(app.test_client(), victim.username).status_code == 302
+    assert auth.login(victim.username, "chiem-quyen-123", client=app.test_client()).status_code != 302
+    assert auth.login(victim.username, client=app.test_client()).status_code == 302
     page = client.get("/admin/users").get_data(as_text=True)
     assert victim.username not in page and "qt-tinh" not in page and "quantri" not in page
 
 
-def test_commune_administrator_cannot_lower_a_sector_target(app, world, standard, as_user):
-    client = as_user(world.a.admin)
+def test_commune_administrator_cannot_lower_a_sector_target(app, world, standard, auth):
+    client = auth.client_for(world.a.admin)
     target = _sector_target()
     assert target.value == 0.95
     data = {"indicator": "quick", "sector": "administrative", "organisation_id": 0, "value": "10",
@@ -314,12 +310,12 @@ def test_commune_administrator_cannot_lower_a_sector_target(app, world, standard
     assert f"/admin/targets/{target.id}/edit" not in page
 
 
-def test_commune_administrator_administers_accounts_inside_its_commune(app, world, as_user):
+def test_commune_administrator_administers_accounts_inside_its_commune(app, world, auth):
     """Inside its subtree it may create, edit and switch off accounts, administrators included,
     but never give an organisation outside it or none at all."""
     from surveyapp.models import User
 
-    client = as_user(world.a.admin)
+    client = auth.client_for(world.a.admin)
     new = {"username": "qt-to-tiep-nhan", "role": "admin", "organisation_id": world.a.child.id,
            "password": "mat-khau-dai-1", "active": "y"}
     assert client.post("/admin/users/new", data=new).status_code == 302
@@ -339,16 +335,16 @@ def test_commune_administrator_administers_accounts_inside_its_commune(app, worl
     assert "ql-xa-an" in page and "qt-to-tiep-nhan" in page and "ql-xa-bac" not in page
 
 
-def test_manager_does_not_manage_the_administrator_of_its_own_commune(app, world, as_user):
-    client = as_user(world.a.manager)
+def test_manager_does_not_manage_the_administrator_of_its_own_commune(app, world, auth):
+    client = auth.client_for(world.a.manager)
     assert client.post(f"/admin/users/{world.a.admin.id}/toggle").status_code == 404
     assert "qt-xa-an" not in client.get("/admin/users").get_data(as_text=True)
     db.session.expire_all()
     assert world.a.admin.active
 
 
-def test_commune_administrator_cannot_edit_standard_questionnaires(app, world, standard, as_user):
-    client = as_user(world.a.admin)
+def test_commune_administrator_cannot_edit_standard_questionnaires(app, world, standard, auth):
+    client = auth.client_for(world.a.admin)
     std = standard["quick-rating"]
     assert client.post(f"/admin/questionnaires/{std.id}/edit",
                        data={"title_vi": "Phiếu chuẩn bị sửa", "title_en": "x"}).status_code == 403

@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 from flask_login.utils import encode_cookie
 
-from admin_helpers import PASSWORD, login
 from surveyapp.extensions import db
 from surveyapp.models import User
 
@@ -29,34 +28,34 @@ def assert_sent_to_sign_in(client):
     assert "Đăng nhập dành cho cán bộ" in client.get(response.location).get_data(as_text=True)
 
 
-def test_signing_out_ends_every_copy_of_the_session(app, world, as_user):
-    owner = as_user(world.a.manager)
+def test_signing_out_ends_every_copy_of_the_session(app, world, auth):
+    owner = auth.client_for(world.a.manager)
     thief = copy_of(owner, app)
-    other_browser = as_user(world.a.manager)
+    other_browser = auth.client_for(world.a.manager)
     assert owner.post("/logout").status_code == 302
     assert_sent_to_sign_in(thief)
     assert_sent_to_sign_in(other_browser)  # every session of the account, not only this one
-    assert login(app.test_client(), world.a.manager.username).status_code == 302  # signing in again works
+    assert auth.login(world.a.manager.username, client=app.test_client()).status_code == 302  # signing in again works
 
 
-def test_password_reset_by_an_administrator_ends_the_sessions(app, world, as_user):
+def test_password_reset_by_an_administrator_ends_the_sessions(app, world, auth):
     viewer = world.a.viewer
-    owner = as_user(viewer)
+    owner = auth.client_for(viewer)
     thief = copy_of(owner, app)
-    admin = as_user(world.admin)
+    admin = auth.client_for(world.admin)
     response = admin.post(f"/admin/users/{viewer.id}/edit", data={
         "username": viewer.username, "role": "viewer", "active": "y", "organisation_id": world.a.org.id,
         "password": "mat-khau-moi-456"})
     assert response.status_code == 302
     assert_sent_to_sign_in(thief)
     assert_sent_to_sign_in(owner)
-    assert login(app.test_client(), viewer.username, "mat-khau-moi-456").status_code == 302
+    assert auth.login(viewer.username, "mat-khau-moi-456", client=app.test_client()).status_code == 302
     assert admin.get(PAGE).status_code == 200  # the administrator's own session is untouched
 
 
-def test_own_password_change_keeps_this_session_and_ends_the_others(app, world, as_user):
+def test_own_password_change_keeps_this_session_and_ends_the_others(app, world, auth):
     manager = world.a.manager
-    owner = as_user(manager)
+    owner = auth.client_for(manager)
     thief = copy_of(owner, app)
     response = owner.post(f"/admin/users/{manager.id}/edit", data={
         "username": manager.username, "role": "manager", "active": "y", "organisation_id": world.a.org.id,
@@ -66,25 +65,25 @@ def test_own_password_change_keeps_this_session_and_ends_the_others(app, world, 
     assert_sent_to_sign_in(thief)
 
 
-def test_deactivation_then_reactivation_does_not_revive_old_cookies(app, world, as_user):
+def test_deactivation_then_reactivation_does_not_revive_old_cookies(app, world, auth):
     viewer = world.a.viewer
-    thief = copy_of(as_user(viewer), app)
-    admin = as_user(world.admin)
+    thief = copy_of(auth.client_for(viewer), app)
+    admin = auth.client_for(world.admin)
     assert admin.post(f"/admin/users/{viewer.id}/toggle").status_code == 302
     assert_sent_to_sign_in(thief)
     assert admin.post(f"/admin/users/{viewer.id}/toggle").status_code == 302
     db.session.expire_all()
     assert db.session.get(User, viewer.id).active
     assert_sent_to_sign_in(thief)
-    assert login(app.test_client(), viewer.username).status_code == 302
+    assert auth.login(viewer.username, client=app.test_client()).status_code == 302
 
 
-def test_remember_me_cookie_ends_with_the_sessions(app, world, as_user):
+def test_remember_me_cookie_ends_with_the_sessions(app, world, auth):
     """Flask-Login's remember-me cookie carries ``get_id()`` as a session does."""
     from flask_login.config import COOKIE_NAME
 
     user = world.a.manager
-    owner = as_user(user)
+    owner = auth.client_for(user)
     db.session.expire_all()
     cookie = encode_cookie(db.session.get(User, user.id).get_id())
     remembered = app.test_client()
@@ -96,10 +95,10 @@ def test_remember_me_cookie_ends_with_the_sessions(app, world, as_user):
     assert_sent_to_sign_in(replayed)
 
 
-def test_sign_out_everywhere_else_keeps_only_this_browser(app, world, as_user):
-    owner = as_user(world.a.viewer)
+def test_sign_out_everywhere_else_keeps_only_this_browser(app, world, auth):
+    owner = auth.client_for(world.a.viewer)
     thief = copy_of(owner, app)
-    laptop = as_user(world.a.viewer)
+    laptop = auth.client_for(world.a.viewer)
     response = owner.post("/logout-everywhere", data={"next": "/admin/organisations"})
     assert response.status_code == 302 and response.location == "/admin/organisations"
     page = owner.get(PAGE).get_data(as_text=True)
@@ -118,10 +117,9 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
-def test_sign_out_everywhere_is_a_form_in_the_header_with_its_csrf_token(csrf_app, world):
+def test_sign_out_everywhere_is_a_form_in_the_header_with_its_csrf_token(csrf_app, world, auth):
     client = csrf_app.test_client()
-    client.post("/login", data={"username": world.a.viewer.username, "password": PASSWORD,
-                                "csrf_token": _token(client.get("/login").get_data(as_text=True))})
+    auth.login(world.a.viewer, client=client, data={"csrf_token": _token(client.get("/login").get_data(as_text=True))})
     thief = copy_of(client, csrf_app)
     page = client.get(PAGE).get_data(as_text=True)
     assert 'action="/logout-everywhere"' in page and "Đăng xuất ở mọi nơi khác" in page
@@ -132,15 +130,15 @@ def test_sign_out_everywhere_is_a_form_in_the_header_with_its_csrf_token(csrf_ap
     assert client.get(PAGE).status_code == 200
 
 
-def test_english_workspace_names_the_button(app, world, as_user):
-    page = as_user(world.a.viewer).get(PAGE + "?lang=en").get_data(as_text=True)
+def test_english_workspace_names_the_button(app, world, auth):
+    page = auth.client_for(world.a.viewer).get(PAGE + "?lang=en").get_data(as_text=True)
     assert "Sign out everywhere else" in page
 
 
-def test_tokens_differ_per_account_and_never_reach_the_audit_log(world, as_user):
+def test_tokens_differ_per_account_and_never_reach_the_audit_log(world, auth):
     tokens = db.session.scalars(sa.select(User.session_token)).all()
     assert len(set(tokens)) == len(tokens) and all(len(t) == 32 for t in tokens)
-    admin = as_user(world.admin)
+    admin = auth.client_for(world.admin)
     admin.post(f"/admin/users/{world.a.viewer.id}/toggle")
     from admin_helpers import last_audit
 

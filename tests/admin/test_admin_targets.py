@@ -26,8 +26,8 @@ def own_targets(org) -> list[tuple[float, str]]:
         sa.select(Target).where(Target.organisation_id == org.id).order_by(Target.id))]
 
 
-def test_a_manager_cannot_set_its_own_units_target(world, as_user):
-    client = as_user(world.a.manager)
+def test_a_manager_cannot_set_its_own_units_target(world, auth):
+    client = auth.client_for(world.a.manager)
     events, before = audit_count(), own_targets(world.a.org)
     response = client.post("/admin/targets/new", data=form(world.a.org, "10"))
     assert response.status_code == 422  # its own unit is not among the choices
@@ -39,12 +39,12 @@ def test_a_manager_cannot_set_its_own_units_target(world, as_user):
     assert f"/admin/targets/{world.a.target.id}/edit" not in text(client.get("/admin/targets"))
     assert own_targets(world.a.org) == before and audit_count() == events
     # An administrator of the commune is no different: A's bar is the province's to set.
-    assert as_user(world.a.admin).post(f"/admin/targets/{world.a.target.id}/edit",
+    assert auth.client_for(world.a.admin).post(f"/admin/targets/{world.a.target.id}/edit",
                                        data=form(world.a.org, "10")).status_code == 403
 
 
-def test_the_province_sets_a_communes_target_never_below_the_sector(world, as_user):
-    client = as_user(world.province_admin)
+def test_the_province_sets_a_communes_target_never_below_the_sector(world, auth):
+    client = auth.client_for(world.province_admin)
     events = audit_count()
     response = client.post("/admin/targets/new", data=form(world.a.org, "92.5"))
     assert response.status_code == 422
@@ -64,10 +64,10 @@ def test_the_province_sets_a_communes_target_never_below_the_sector(world, as_us
                                                        end="2026-06-30")).status_code == 422
 
 
-def test_a_unit_below_inherits_its_parents_own_target(world, as_user):
+def test_a_unit_below_inherits_its_parents_own_target(world, auth):
     """The commune's manager sets its sub-unit's bar: at least the commune's own (set by the province)."""
-    assert as_user(world.province_admin).post("/admin/targets/new", data=form(world.a.org, "97")).status_code == 302
-    client = as_user(world.a.manager)
+    assert auth.client_for(world.province_admin).post("/admin/targets/new", data=form(world.a.org, "97")).status_code == 302
+    client = auth.client_for(world.a.manager)
     response = client.post("/admin/targets/new", data=form(world.a.child, "96"))
     assert response.status_code == 422 and "≥ 97.0% theo xã An Bình" in text(response)
     response = client.post("/admin/targets/new", data=form(world.a.child, "97"))
@@ -75,8 +75,8 @@ def test_a_unit_below_inherits_its_parents_own_target(world, as_user):
     assert own_targets(world.a.child) == [(0.97, ">=")]
 
 
-def test_lowering_an_existing_own_target_below_the_sector_is_refused_and_nothing_changes(world, as_user):
-    client = as_user(world.province_admin)
+def test_lowering_an_existing_own_target_below_the_sector_is_refused_and_nothing_changes(world, auth):
+    client = auth.client_for(world.province_admin)
     assert client.post("/admin/targets/new", data=form(world.b.org, "98", source="Tỉnh giao")).status_code == 302
     target = db.session.scalar(sa.select(Target).where(Target.source == "Tỉnh giao"))
     events = audit_count()
@@ -85,14 +85,14 @@ def test_lowering_an_existing_own_target_below_the_sector_is_refused_and_nothing
     db.session.expire_all()
     assert db.session.get(Target, target.id).value == 0.98 and audit_count() == events
     # The installation's administrator is held to the same rule.
-    response = as_user(world.admin).post(f"/admin/targets/{target.id}/edit", data=form(world.b.org, "10"))
+    response = auth.client_for(world.admin).post(f"/admin/targets/{target.id}/edit", data=form(world.b.org, "10"))
     assert response.status_code == 422
 
 
-def test_top_level_units_target_is_the_installations(world, as_user):
-    assert as_user(world.province_admin).post("/admin/targets/new", data=form(world.province, "99")).status_code == 422
+def test_top_level_units_target_is_the_installations(world, auth):
+    assert auth.client_for(world.province_admin).post("/admin/targets/new", data=form(world.province, "99")).status_code == 422
     assert own_targets(world.province) == []
-    assert as_user(world.admin).post("/admin/targets/new", data=form(world.province, "99")).status_code == 302
+    assert auth.client_for(world.admin).post("/admin/targets/new", data=form(world.province, "99")).status_code == 302
     assert own_targets(world.province) == [(0.99, ">=")]
 
 

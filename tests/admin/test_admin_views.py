@@ -29,8 +29,8 @@ def text(response) -> str:
 # Organisations and service points
 
 
-def test_manager_creates_a_unit_in_its_subtree_and_it_is_audited(world, as_user):
-    client = as_user(world.a.manager)
+def test_manager_creates_a_unit_in_its_subtree_and_it_is_audited(world, auth):
+    client = auth.client_for(world.a.manager)
     response = client.post("/admin/organisations/new", data={
         "code": "XA-AN-VP", "name": "Văn phòng xã An Bình", "sector": "administrative", "parent_id": world.a.org.id})
     assert response.status_code == 302
@@ -41,8 +41,8 @@ def test_manager_creates_a_unit_in_its_subtree_and_it_is_audited(world, as_user)
     assert event.user_id == world.a.manager.id and event.before is None and event.after["code"] == "XA-AN-VP"
 
 
-def test_manager_cannot_put_a_unit_under_another_commune(world, as_user):
-    client = as_user(world.a.manager)
+def test_manager_cannot_put_a_unit_under_another_commune(world, auth):
+    client = auth.client_for(world.a.manager)
     events = audit_count()
     response = client.post("/admin/organisations/new", data={
         "code": "LAN", "name": "Đơn vị lấn", "sector": "administrative", "parent_id": world.b.org.id})
@@ -55,8 +55,8 @@ def test_manager_cannot_put_a_unit_under_another_commune(world, as_user):
     assert audit_count() == events
 
 
-def test_validation_messages_are_vietnamese_and_tied_to_fields(world, as_user):
-    client = as_user(world.admin)
+def test_validation_messages_are_vietnamese_and_tied_to_fields(world, auth):
+    client = auth.client_for(world.admin)
     response = client.post("/admin/organisations/new", data={"code": "có dấu", "name": "", "sector": "administrative",
                                                              "parent_id": 0})
     assert response.status_code == 422
@@ -69,8 +69,8 @@ def test_validation_messages_are_vietnamese_and_tied_to_fields(world, as_user):
     assert response.status_code == 422 and "Mã đơn vị đã được dùng." in text(response)
 
 
-def test_english_labels_when_english_is_chosen(world, as_user):
-    client = as_user(world.admin)
+def test_english_labels_when_english_is_chosen(world, auth):
+    client = auth.client_for(world.admin)
     page = text(client.get("/admin/organisations/new?lang=en"))
     assert "Add unit" in page and "Unit name" in page and "Sign out" in page
     response = client.post("/admin/organisations/new?lang=en", data={"code": "", "name": "", "sector": "administrative",
@@ -78,8 +78,8 @@ def test_english_labels_when_english_is_chosen(world, as_user):
     assert "This field is required." in text(response) or "Please fill in this field." in text(response)
 
 
-def test_edit_unit_records_before_and_after(world, as_user):
-    client = as_user(world.admin)
+def test_edit_unit_records_before_and_after(world, auth):
+    client = auth.client_for(world.admin)
     org = world.a.child
     response = client.post(f"/admin/organisations/{org.id}/edit", data={
         "code": org.code, "name": "Tổ một cửa An Bình", "sector": "administrative", "parent_id": world.a.org.id})
@@ -89,26 +89,26 @@ def test_edit_unit_records_before_and_after(world, as_user):
     assert event.before["name"] == "Tổ tiếp nhận xã An Bình" and event.after["name"] == "Tổ một cửa An Bình"
 
 
-def test_admin_moves_a_unit_and_its_subtree_follows(world, as_user):
-    client = as_user(world.admin)
+def test_admin_moves_a_unit_and_its_subtree_follows(world, auth):
+    client = auth.client_for(world.admin)
     response = client.post(f"/admin/organisations/{world.a.child.id}/edit", data={
         "code": world.a.child.code, "name": world.a.child.name, "sector": "administrative", "parent_id": world.b.org.id})
     assert response.status_code == 302
     db.session.expire_all()
     assert world.a.child.path.startswith(world.b.org.path)
     # Now out of manager A's reach.
-    assert as_user(world.a.manager).get(f"/admin/organisations/{world.a.child.id}/edit").status_code == 404
+    assert auth.client_for(world.a.manager).get(f"/admin/organisations/{world.a.child.id}/edit").status_code == 404
 
 
-def test_manager_cannot_move_or_switch_off_its_own_root(world, as_user):
-    client = as_user(world.a.manager)
+def test_manager_cannot_move_or_switch_off_its_own_root(world, auth):
+    client = auth.client_for(world.a.manager)
     page = text(client.get(f"/admin/organisations/{world.a.org.id}/edit"))
     assert 'name="parent_id"' not in page
     assert client.post(f"/admin/organisations/{world.a.org.id}/toggle").status_code == 403
 
 
-def test_deactivation_asks_for_confirmation_first(world, as_user):
-    client = as_user(world.a.manager)
+def test_deactivation_asks_for_confirmation_first(world, auth):
+    client = auth.client_for(world.a.manager)
     url = f"/admin/service-points/{world.a.sp.id}/toggle"
     page = text(client.get(url))
     assert "Ngừng hoạt động điểm phục vụ" in page and "<form method=\"post\"" in page
@@ -122,8 +122,8 @@ def test_deactivation_asks_for_confirmation_first(world, as_user):
     assert event.action == "service_point.deactivate" and event.before["active"] is True and event.after["active"] is False
 
 
-def test_create_and_edit_service_point(world, as_user):
-    client = as_user(world.a.manager)
+def test_create_and_edit_service_point(world, auth):
+    client = auth.client_for(world.a.manager)
     response = client.post("/admin/service-points/new", data={"organisation_id": world.a.child.id, "name": "Quầy 2"})
     assert response.status_code == 302
     sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.name == "Quầy 2"))
@@ -134,10 +134,13 @@ def test_create_and_edit_service_point(world, as_user):
     response = client.post(f"/admin/service-points/{sp.id}/edit", data={"organisation_id": world.a.org.id, "name": "Quầy 2A"})
     assert response.status_code == 302
     assert last_audit().before["name"] == "Quầy 2" and last_audit().after["name"] == "Quầy 2A"
+    # The move to another unit is in the record too, not only the new name.
+    assert last_audit().before["organisation_id"] == world.a.child.id
+    assert last_audit().after["organisation_id"] == world.a.org.id
 
 
-def test_posters_of_a_service_point_and_of_a_whole_unit(world, as_user):
-    client = as_user(world.a.manager)
+def test_posters_of_a_service_point_and_of_a_whole_unit(world, auth):
+    client = auth.client_for(world.a.manager)
     second = ServicePoint(organisation=world.a.child, name="Quầy phụ")
     closed = ServicePoint(organisation=world.a.child, name="Quầy đã đóng", active=False)
     db.session.add_all([second, closed])
@@ -150,8 +153,8 @@ def test_posters_of_a_service_point_and_of_a_whole_unit(world, as_user):
     assert client.get(f"/admin/service-points/{closed.id}/poster").status_code == 404
 
 
-def test_service_volumes_by_form_and_csv(world, as_user):
-    client = as_user(world.a.manager)
+def test_service_volumes_by_form_and_csv(world, auth):
+    client = auth.client_for(world.a.manager)
     url = f"/admin/service-points/{world.a.sp.id}/volumes"
     assert client.post(url, data={"one-month": "2026-05", "one-volume": "420"}).status_code == 302
     csv_file = (io.BytesIO(b"month,volume\n2026-05,450\n2026-06,380\n"), "volumes.csv")
@@ -172,8 +175,8 @@ def test_service_volumes_by_form_and_csv(world, as_user):
 # Questionnaires: clone, edit in place while unanswered, new version once frozen
 
 
-def test_clone_edit_and_version_a_questionnaire(world, standard, as_user):
-    client = as_user(world.a.manager)
+def test_clone_edit_and_version_a_questionnaire(world, standard, auth):
+    client = auth.client_for(world.a.manager)
     src = standard["quick-rating"]
     response = client.post(f"/admin/questionnaires/{src.id}/clone", data={
         "organisation_id": world.a.org.id, "title_vi": "Đánh giá nhanh xã An Bình", "title_en": "An Binh quick rating"})
@@ -222,8 +225,8 @@ def test_clone_edit_and_version_a_questionnaire(world, standard, as_user):
     assert "wait" not in [q.code for q in clone.questions]
 
 
-def test_standard_questionnaires_are_read_only_for_managers(world, standard, as_user):
-    client = as_user(world.a.manager)
+def test_standard_questionnaires_are_read_only_for_managers(world, standard, auth):
+    client = auth.client_for(world.a.manager)
     q = standard["sipas-admin"]
     assert client.get(f"/admin/questionnaires/{q.id}").status_code == 200
     assert client.post(f"/admin/questionnaires/{q.id}/edit", data={"title_vi": "X", "title_en": "X"}).status_code == 403
@@ -231,8 +234,8 @@ def test_standard_questionnaires_are_read_only_for_managers(world, standard, as_
     assert client.get(f"/admin/questionnaires/{world.b.questionnaire.id}").status_code == 404
 
 
-def test_new_question_validation(world, as_user):
-    client = as_user(world.a.manager)
+def test_new_question_validation(world, auth):
+    client = auth.client_for(world.a.manager)
     q = world.a.questionnaire
     response = client.post(f"/admin/questionnaires/{q.id}/questions/new", data={
         "code": "comment", "type": "choice", "aspect_id": 0, "text_vi": "Câu?", "text_en": "Q?", "options": "Một"})
@@ -252,8 +255,8 @@ def survey_form(world, **overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_create_survey_and_close_it(world, as_user):
-    client = as_user(world.a.manager)
+def test_create_survey_and_close_it(world, auth):
+    client = auth.client_for(world.a.manager)
     assert client.post("/admin/surveys/new", data=survey_form(world)).status_code == 302
     survey = db.session.scalar(sa.select(Survey).where(Survey.name == "Khảo sát quý 3"))
     assert [sp.id for sp in survey.service_points] == [world.a.sp.id] and survey.channel_qr and not survey.channel_kiosk
@@ -267,8 +270,8 @@ def test_create_survey_and_close_it(world, as_user):
     assert last_audit().before["status"] == "open" and last_audit().after["status"] == "closed"
 
 
-def test_survey_validation(world, as_user):
-    client = as_user(world.a.manager)
+def test_survey_validation(world, auth):
+    client = auth.client_for(world.a.manager)
     response = client.post("/admin/surveys/new", data=survey_form(world, channel_qr=None, ends_on="2026-06-01"))
     assert response.status_code == 422
     assert "Chọn ít nhất một kênh khảo sát." in text(response) and "Ngày kết thúc phải sau ngày bắt đầu." in text(response)
@@ -279,8 +282,8 @@ def test_survey_validation(world, as_user):
     assert db.session.scalar(sa.select(Survey).where(Survey.name == "Khảo sát quý 3")) is None
 
 
-def test_answered_survey_keeps_its_questionnaire_and_service_points(world, standard, as_user):
-    client = as_user(world.a.manager)
+def test_answered_survey_keeps_its_questionnaire_and_service_points(world, standard, auth):
+    client = auth.client_for(world.a.manager)
     survey = world.a.survey  # has a response at world.a.sp
     other = ServicePoint(organisation=world.a.org, name="Quầy mới")
     db.session.add(other)
@@ -303,8 +306,8 @@ def test_answered_survey_keeps_its_questionnaire_and_service_points(world, stand
 # Kiosk devices
 
 
-def test_kiosk_enrolment_code_shown_once_and_device_managed(world, as_user):
-    client = as_user(world.a.manager)
+def test_kiosk_enrolment_code_shown_once_and_device_managed(world, auth):
+    client = auth.client_for(world.a.manager)
     response = client.post("/admin/kiosks/new", data={"name": "Máy quầy 2", "service_point_id": world.a.sp.id})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     device = db.session.scalar(sa.select(KioskDevice).where(KioskDevice.name == "Máy quầy 2"))
@@ -336,12 +339,12 @@ def test_kiosk_enrolment_code_shown_once_and_device_managed(world, as_user):
     assert device.enrol_code_hash is None
 
 
-def test_kiosk_list_shows_health(world, as_user):
+def test_kiosk_list_shows_health(world, auth):
     from surveyapp.models import utcnow
 
     world.a.device.last_seen_at, world.a.device.app_version, world.a.device.queue_length = utcnow(), "1.4.2", 7
     db.session.commit()
-    page = text(as_user(world.a.viewer).get("/admin/kiosks"))
+    page = text(auth.client_for(world.a.viewer).get("/admin/kiosks"))
     assert "Máy tính bảng xã An Bình" in page and "1.4.2" in page and ">7<" in page
     assert "Bắc Sơn" not in page
 
@@ -350,8 +353,8 @@ def test_kiosk_list_shows_health(world, as_user):
 # Users
 
 
-def test_manager_creates_users_no_more_powerful_than_itself(world, as_user):
-    client = as_user(world.a.manager)
+def test_manager_creates_users_no_more_powerful_than_itself(world, auth):
+    client = auth.client_for(world.a.manager)
     base = {"username": "canbo2", "role": "viewer", "organisation_id": world.a.child.id, "password": "12345678ab",
             "active": "y"}
     assert client.post("/admin/users/new", data=dict(base, role="admin")).status_code == 422
@@ -370,8 +373,8 @@ def test_manager_creates_users_no_more_powerful_than_itself(world, as_user):
     assert "canbo2" in page and "quantri" not in page and "ql-xa-bac" not in page
 
 
-def test_user_edit_deactivate_and_duplicate_name(world, as_user):
-    client = as_user(world.admin)
+def test_user_edit_deactivate_and_duplicate_name(world, auth):
+    client = auth.client_for(world.admin)
     viewer = world.a.viewer
     data = {"username": viewer.username, "full_name": "Người xem An Bình", "role": "viewer",
             "organisation_id": world.a.org.id, "active": "y"}
@@ -389,8 +392,8 @@ def test_user_edit_deactivate_and_duplicate_name(world, as_user):
 # Targets
 
 
-def test_targets_in_percent_and_scope(world, as_user):
-    province = as_user(world.province_admin)
+def test_targets_in_percent_and_scope(world, auth):
+    province = auth.client_for(world.province_admin)
     data = {"indicator": "quick", "sector": "", "organisation_id": world.a.org.id, "value": "96.5", "operator": ">=",
             "valid_from": "2026-01-01", "valid_to": "2026-12-31", "source": "Kế hoạch cải cách hành chính tỉnh"}
     assert province.post("/admin/targets/new", data=data).status_code == 302
@@ -398,14 +401,14 @@ def test_targets_in_percent_and_scope(world, as_user):
     assert abs(target.value - 0.965) < 1e-9 and target.organisation_id == world.a.org.id
     assert last_audit().action == "target.create"
     # Sector targets are national policy: only the installation's administrator sets them.
-    manager = as_user(world.a.manager)
+    manager = auth.client_for(world.a.manager)
     assert manager.post("/admin/targets/new", data=dict(data, sector="administrative", organisation_id=0)).status_code == 422
     sector_target = db.session.scalar(sa.select(Target).where(Target.sector == "administrative").limit(1))
     assert manager.get(f"/admin/targets/{sector_target.id}/edit").status_code == 403
     response = province.post("/admin/targets/new", data=dict(data, value="120"))
     assert response.status_code == 422 and "Chỉ tiêu phải lớn hơn 0 và không quá 100." in text(response)
 
-    admin = as_user(world.admin)
+    admin = auth.client_for(world.admin)
     assert admin.post(f"/admin/targets/{target.id}/edit", data=dict(data, value="97")).status_code == 302
     assert last_audit().before["value"] == 0.965 and last_audit().after["value"] == 0.97
     assert "Xóa chỉ tiêu này?" in text(admin.get(f"/admin/targets/{target.id}/delete"))
@@ -418,10 +421,10 @@ def test_targets_in_percent_and_scope(world, as_user):
 # Audit log
 
 
-def test_audit_log_lists_and_filters_changes(world, as_user):
-    manager = as_user(world.a.manager)
+def test_audit_log_lists_and_filters_changes(world, auth):
+    manager = auth.client_for(world.a.manager)
     manager.post(f"/admin/service-points/{world.a.sp.id}/edit", data={"organisation_id": world.a.org.id, "name": "Quầy mới"})
-    admin = as_user(world.admin)
+    admin = auth.client_for(world.admin)
     admin.post(f"/admin/targets/{world.b.target.id}/edit", data={
         "indicator": "quick", "sector": "", "organisation_id": world.b.org.id, "value": "96", "operator": ">=",
         "valid_from": "2026-01-01"})  # above the sector's 95%, as an organisation's own target must be
@@ -437,17 +440,17 @@ def test_audit_log_lists_and_filters_changes(world, as_user):
 # The workspace layout
 
 
-def test_navigation_follows_the_role_and_language_switch_keeps_filters(world, as_user):
-    viewer_page = text(as_user(world.a.viewer).get(f"/admin/service-points?org={world.a.org.id}"))
+def test_navigation_follows_the_role_and_language_switch_keeps_filters(world, auth):
+    viewer_page = text(auth.client_for(world.a.viewer).get(f"/admin/service-points?org={world.a.org.id}"))
     assert 'href="/admin/organisations"' in viewer_page and 'href="/admin/users"' not in viewer_page
     assert 'href="/admin/audit"' not in viewer_page and "Thêm điểm phục vụ" not in viewer_page
     assert f"?org={world.a.org.id}&amp;lang=en" in viewer_page
-    admin_page = text(as_user(world.admin).get("/admin/service-points?lang=en"))
+    admin_page = text(auth.client_for(world.admin).get("/admin/service-points?lang=en"))
     assert 'href="/admin/audit"' in admin_page and "Add service point" in admin_page and 'lang="en"' in admin_page
 
 
-def test_kiosk_enrolment_for_a_whole_unit_offers_its_service_points_only(world, as_user):
-    page = text(as_user(world.a.manager).get(f"/admin/kiosks/new?org={world.a.child.id}"))
+def test_kiosk_enrolment_for_a_whole_unit_offers_its_service_points_only(world, auth):
+    page = text(auth.client_for(world.a.manager).get(f"/admin/kiosks/new?org={world.a.child.id}"))
     assert world.a.sp.name not in page  # the point belongs to the commune, not to this sub-unit
-    page = text(as_user(world.a.manager).get(f"/admin/kiosks/new?org={world.a.org.id}"))
+    page = text(auth.client_for(world.a.manager).get(f"/admin/kiosks/new?org={world.a.org.id}"))
     assert world.a.sp.name in page and world.b.sp.name not in page

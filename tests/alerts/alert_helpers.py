@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.extensions import db
-from surveyapp.models import Answer, Organisation, Question, Response, ServicePoint, Survey, User, utcnow
+from surveyapp.models import Answer, Organisation, Response, ServicePoint, Survey, User, utcnow
 
 
 def free_port() -> int:
@@ -140,7 +140,7 @@ class Province:
 
 def make_user(username: str, role: str, org: Organisation | None, email: str | None) -> User:
     user = User(username=username, role=role, organisation=org, email=email)
-    user.set_password("secret-pass-1")
+    user.set_password(PASSWORD)
     db.session.add(user)
     return user
 

@@ -2,7 +2,6 @@
 real SMTP and signed webhooks to a real receiver; caps, quiet hours, opt-in and privacy."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa

@@ -10,17 +10,7 @@ from alert_helpers import minutes_ago, rate
 
 from surveyapp import alerts, outbox
 from surveyapp.extensions import db
-from surveyapp.models import Alert, AlertRule, AlertSubscription, Notification, OutboxItem, User, Webhook
-
-PASSWORD = "secret-pass-1"
-
-
-def signed_in(app, user):
-    client = app.test_client()
-    res = client.post("/login", data={"username": user.username, "password": PASSWORD})
-    assert res.status_code == 302, res.get_data(as_text=True)[:300]
-    return client
-
+from surveyapp.models import Alert, AlertRule, AlertSubscription, User, Webhook
 
 def raise_burst(province):
     for m in (3, 2, 1):
@@ -29,9 +19,9 @@ def raise_burst(province):
     return db.session.scalar(sa.select(Alert))
 
 
-def test_a_manager_acknowledges_then_closes_and_the_unread_count_falls(app, province):
+def test_a_manager_acknowledges_then_closes_and_the_unread_count_falls(app, province, auth):
     alert = raise_burst(province)
-    client = signed_in(app, province.manager)
+    client = auth.client_for(province.manager)
     page = client.get("/admin/alerts").get_data(as_text=True)
     assert "Quầy Tư pháp" in page
     assert re.search(r'class="badge count"[^>]*>1<', page)  # one unread in the header
@@ -48,20 +38,20 @@ def test_a_manager_acknowledges_then_closes_and_the_unread_count_falls(app, prov
     assert "không thể chuyển" in again.get_data(as_text=True)
 
 
-def test_others_cannot_see_or_change_an_alert(app, province):
+def test_others_cannot_see_or_change_an_alert(app, province, auth):
     alert = raise_burst(province)
-    outsider = signed_in(app, province.outsider)  # manager of the other commune
+    outsider = auth.client_for(province.outsider)  # manager of the other commune
     assert outsider.get(f"/admin/alerts/{alert.id}").status_code == 404
     assert outsider.post(f"/admin/alerts/{alert.id}/close").status_code == 404
     assert "Quầy Tư pháp" not in outsider.get("/admin/alerts").get_data(as_text=True)
-    viewer = signed_in(app, province.viewer)
+    viewer = auth.client_for(province.viewer)
     assert viewer.get(f"/admin/alerts/{alert.id}").status_code == 200
     assert viewer.post(f"/admin/alerts/{alert.id}/close").status_code == 403
     db.session.expire_all()
     assert alert.state == "open"
 
 
-def test_failed_delivery_is_shown_with_its_error_and_sent_again_from_the_workspace(app, province, receiver):
+def test_failed_delivery_is_shown_with_its_error_and_sent_again_from_the_workspace(app, province, receiver, auth):
     hook = Webhook(organisation_id=province.commune.id, url=receiver.url, secret="x" * 20)
     db.session.add(hook)
     db.session.commit()
@@ -69,7 +59,7 @@ def test_failed_delivery_is_shown_with_its_error_and_sent_again_from_the_workspa
     [item] = outbox.enqueue_webhook(province.commune.id, "alert.opened", {"n": 1}, dedupe_key="ui")
     db.session.commit()
     outbox.deliver_due()
-    client = signed_in(app, province.province_manager)
+    client = auth.client_for(province.province_manager)
     listing = client.get("/admin/deliveries").get_data(as_text=True)
     assert "HTTP 500" in listing
     detail = client.get(f"/admin/deliveries/{item.id}").get_data(as_text=True)
@@ -79,15 +69,15 @@ def test_failed_delivery_is_shown_with_its_error_and_sent_again_from_the_workspa
     db.session.expire_all()
     assert item.status == "delivered" and len(receiver.calls) == 2
     # The other commune's manager sees none of it.
-    other = signed_in(app, province.outsider)
+    other = auth.client_for(province.outsider)
     assert other.get(f"/admin/deliveries/{item.id}").status_code == 404
     assert receiver.url not in other.get("/admin/deliveries").get_data(as_text=True)
 
 
-def test_profile_sets_email_language_quiet_hours_digest_and_rules(app, province):
+def test_profile_sets_email_language_quiet_hours_digest_and_rules(app, province, auth):
     alerts.evaluate_frequent()  # creates the default rule
     rule = db.session.scalar(sa.select(AlertRule))
-    client = signed_in(app, province.viewer)
+    client = auth.client_for(province.viewer)
     page = client.get("/admin/profile").get_data(as_text=True)
     assert "Nhiều ý kiến không hài lòng" in page
     bad = client.post("/admin/profile", data={"email": "not an address", "language": "vi", "digest_frequency": "week"})
@@ -103,8 +93,8 @@ def test_profile_sets_email_language_quiet_hours_digest_and_rules(app, province)
     assert db.session.get(AlertSubscription, (user.id, rule.id)).subscribed is True
 
 
-def test_webhooks_from_the_workspace_and_the_command_line(app, province, receiver):
-    client = signed_in(app, province.manager)
+def test_webhooks_from_the_workspace_and_the_command_line(app, province, receiver, auth):
+    client = auth.client_for(province.manager)
     short = client.post("/admin/webhooks/new", data={"organisation_id": province.commune.id, "url": receiver.url,
                                                      "secret": "short"})
     assert short.status_code == 422 and "ít nhất 16" in short.get_data(as_text=True)
@@ -129,6 +119,26 @@ def test_webhooks_from_the_workspace_and_the_command_line(app, province, receive
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Webhook)) == 2
 
 
+def test_a_webhook_is_switched_off_only_inside_the_subtree_and_the_change_is_audited(app, province, auth):
+    from surveyapp.alerts.webhooks import add_webhook
+    from surveyapp.models import AuditEvent
+
+    hook = add_webhook(province.commune, "https://ops.example.gov.vn/in", "a-long-enough-secret", None)
+    db.session.commit()
+    outsider = auth.client_for(province.outsider)  # manager of the other commune
+    assert outsider.post(f"/admin/webhooks/{hook.id}/toggle").status_code == 404
+    assert outsider.post("/admin/webhooks/999999/toggle").status_code == 404  # missing looks the same
+    db.session.expire_all()
+    assert db.session.get(Webhook, hook.id).active
+    manager = auth.client_for(province.manager)
+    response = manager.post(f"/admin/webhooks/{hook.id}/toggle", follow_redirects=True)
+    assert response.status_code == 200 and "Đã tắt webhook." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert not db.session.get(Webhook, hook.id).active
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "webhook.toggle")).one()
+    assert event.before["active"] is True and event.after["active"] is False
+
+
 def test_create_admin_takes_an_email(app, province):
     runner = app.test_cli_runner()
     ok = runner.invoke(args=["create-admin", "sep", "--password", "12345678", "--email", "sep@example.gov.vn"])
@@ -138,13 +148,13 @@ def test_create_admin_takes_an_email(app, province):
     assert bad.exit_code != 0 and "không hợp lệ" in bad.output
 
 
-def test_forms_carry_a_csrf_token_and_refuse_a_post_without_one(make_app, province):
+def test_forms_carry_a_csrf_token_and_refuse_a_post_without_one(make_app, province, auth):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         client = app.test_client()
         login_page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
-        client.post("/login", data={"username": "xamot", "password": PASSWORD, "csrf_token": token})
+        assert auth.login("xamot", client=client, data={"csrf_token": token}).status_code == 302
         page = client.get("/admin/profile").get_data(as_text=True)
         assert 'name="csrf_token"' in page
         refused = client.post("/admin/profile", data={"email": "a@b.vn", "language": "vi",
@@ -154,10 +164,10 @@ def test_forms_carry_a_csrf_token_and_refuse_a_post_without_one(make_app, provin
         assert db.session.get(User, province.manager.id).email == "xamot@example.gov.vn"
 
 
-def test_rules_are_added_and_edited_in_the_workspace_and_the_terms_list_is_editable(app, province):
+def test_rules_are_added_and_edited_in_the_workspace_and_the_terms_list_is_editable(app, province, auth):
     from alert_helpers import comment
 
-    client = signed_in(app, province.manager)
+    client = auth.client_for(province.manager)
     res = client.post("/admin/alert-rules/new", data={"organisation_id": province.commune.id, "kind": "harassment"})
     assert res.status_code == 302
     rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.kind == "harassment"))
@@ -174,13 +184,13 @@ def test_rules_are_added_and_edited_in_the_workspace_and_the_terms_list_is_edita
     empty = client.post(f"/admin/alert-rules/{rule.id}/edit", data={"terms": "", "cap_count": "0",
                                                                    "cap_window_minutes": "30"})
     assert empty.status_code == 422
-    outsider = signed_in(app, province.outsider)
+    outsider = auth.client_for(province.outsider)
     assert outsider.get(f"/admin/alert-rules/{rule.id}/edit").status_code == 404
-    assert signed_in(app, province.viewer).get(f"/admin/alert-rules/{rule.id}/edit").status_code == 403
+    assert auth.client_for(province.viewer).get(f"/admin/alert-rules/{rule.id}/edit").status_code == 403
 
 
-def test_a_silent_kiosk_rule_takes_opening_hours_and_working_days(app, province):
-    client = signed_in(app, province.manager)
+def test_a_silent_kiosk_rule_takes_opening_hours_and_working_days(app, province, auth):
+    client = auth.client_for(province.manager)
     client.post("/admin/alert-rules/new", data={"organisation_id": province.commune.id, "kind": "silent_kiosk"})
     rule = db.session.scalar(sa.select(AlertRule).where(AlertRule.kind == "silent_kiosk"))
     assert "Thứ Bảy" in client.get(f"/admin/alert-rules/{rule.id}/edit").get_data(as_text=True)

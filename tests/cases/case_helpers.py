@@ -8,11 +8,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.clock import to_utc
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Organisation, Response, ServicePoint, Survey, User
 
-PASSWORD = "mat-khau-123"
 _HASH: list[str] = []
 
 
@@ -81,10 +81,6 @@ def add_response(commune: Commune, *, rating: int | None = 2, comment: str | Non
                                   service_point_id=commune.sp.id, submitted_at=at))
     db.session.commit()
     return response
-
-
-def login(client, username: str, password: str = PASSWORD, **kwargs):
-    return client.post("/login", data={"username": username, "password": password}, **kwargs)
 
 
 class Recorder:

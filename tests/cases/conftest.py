@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from case_helpers import Commune, Recorder, World, login, make_user
+from case_helpers import Commune, Recorder, World, make_user
 from surveyapp.extensions import db
-from surveyapp.models import Organisation, ServicePoint, Survey, User
+from surveyapp.models import Organisation, ServicePoint, Survey
 
 
 @pytest.fixture
@@ -31,20 +31,8 @@ def world(app, standard) -> World:
     return World(province=province, admin=admin, a=communes[0], b=communes[1], questionnaire=q)
 
 
-@pytest.fixture
-def as_user(app):
-    def factory(user: User):
-        client = app.test_client()
-        assert login(client, user.username).status_code == 302
-        return client
-
-    return factory
-
-
 @pytest.fixture(autouse=True)
 def outbox(monkeypatch):
     recorder = Recorder()
     monkeypatch.setattr("surveyapp.cases.reply.outbox", recorder)
     return recorder
-
-

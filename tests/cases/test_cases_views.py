@@ -9,7 +9,7 @@ import re
 
 import sqlalchemy as sa
 
-from case_helpers import PASSWORD, add_response, local, the_case
+from case_helpers import add_response, local, the_case
 from surveyapp.cases import open_cases_for_new_responses
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Case
@@ -23,11 +23,11 @@ def opened(commune, **kwargs):
     return the_case(response)
 
 
-def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, as_user):
+def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, auth):
     late = opened(world.a, comment="Quầy đóng cửa sớm.", at=local(2026, 3, 2, 9))
     recent = opened(world.a, comment="Thiếu ghế.")
     other = opened(world.b, comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     html = client.get("/admin/cases").get_data(as_text=True)
     assert f"#{late.id}" in html and f"#{recent.id}" in html
     assert "Bắc Sơn" not in html and f"#{other.id}<" not in html
@@ -53,15 +53,15 @@ def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, 
     html = client.get("/admin/cases", query_string={"from": "2026-03-01", "to": "2026-03-31"}).get_data(as_text=True)
     assert "Xử lý đúng hạn (hồ sơ đến hạn từ 01/03/2026 đến 31/03/2026): 0/2" in html
     # The province's manager sees both communes.
-    province = as_user(world.admin).get("/admin/cases").get_data(as_text=True)
+    province = auth.client_for(world.admin).get("/admin/cases").get_data(as_text=True)
     assert f"#{other.id}<" in province and f"#{late.id}<" in province
 
 
-def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(world, as_user):
+def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(world, auth):
     nasty = opened(world.a, comment="=HYPERLINK(\"http://x\",\"bấm\") gọi 0912 345 678", contact="dan@example.vn")
     opened(world.a, comment="-1+2")
     opened(world.b, comment="Bắc Sơn")
-    client = as_user(world.a.viewer)
+    client = auth.client_for(world.a.viewer)
     r = client.get("/admin/cases/export.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
@@ -81,20 +81,20 @@ def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(world, a
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
 
 
-def test_the_case_page_masks_the_comment_and_contact_for_viewers_only(world, as_user):
+def test_the_case_page_masks_the_comment_and_contact_for_viewers_only(world, auth):
     case = opened(world.a, comment="Gọi tôi 0912 345 678.", contact="dan@example.vn")
-    viewer = as_user(world.a.viewer).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    viewer = auth.client_for(world.a.viewer).get(f"/admin/cases/{case.id}").get_data(as_text=True)
     assert "0912 345 678" not in viewer and "dan@example.vn" not in viewer and "[số điện thoại]" in viewer
     assert "Tiếp nhận" not in viewer and 'action="/admin/cases/' not in viewer  # no buttons
-    manager = as_user(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    manager = auth.client_for(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
     assert "0912 345 678" in manager and "dan@example.vn" in manager
     assert "Tiếp nhận" in manager and "Đã xử lý xong" in manager and "Đóng hồ sơ" not in manager
     assert "case.open" in manager  # the history
 
 
-def test_a_manager_acts_and_a_refused_move_changes_nothing(world, as_user, outbox):
+def test_a_manager_acts_and_a_refused_move_changes_nothing(world, auth, outbox):
     case = opened(world.a, contact="dan@example.vn")
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     r = client.post(f"/admin/cases/{case.id}/transition", data={"to": "closed"})
     assert r.status_code == 303
     assert "Không thể chuyển hồ sơ từ “Mới” sang “Đã đóng”." in client.get(r.location).get_data(as_text=True)
@@ -111,9 +111,9 @@ def test_a_manager_acts_and_a_refused_move_changes_nothing(world, as_user, outbo
     assert event.user_id == world.a.manager.id and event.object_id == str(case.id)
 
 
-def test_a_viewer_cannot_act(world, as_user):
+def test_a_viewer_cannot_act(world, auth):
     case = opened(world.a)
-    client = as_user(world.a.viewer)
+    client = auth.client_for(world.a.viewer)
     comment = case.answer_id
     for url, data in ((f"/admin/cases/{case.id}/transition", {"to": "acknowledged"}),
                       (f"/admin/cases/{case.id}/assign", {"assignee_id": world.a.viewer.id}),
@@ -124,9 +124,9 @@ def test_a_viewer_cannot_act(world, as_user):
     assert client.get(f"/admin/cases/{case.id}").status_code == 200
 
 
-def test_another_communes_case_is_404_for_every_route(world, as_user):
+def test_another_communes_case_is_404_for_every_route(world, auth):
     theirs = opened(world.b, comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     assert client.get(f"/admin/cases/{theirs.id}").status_code == 404
     assert client.post(f"/admin/cases/{theirs.id}/transition", data={"to": "acknowledged"}).status_code == 404
     assert client.post(f"/admin/cases/{theirs.id}/assign", data={"assignee_id": world.a.manager.id}).status_code == 404
@@ -136,8 +136,8 @@ def test_another_communes_case_is_404_for_every_route(world, as_user):
     assert the_case(theirs.response).state == "new"
 
 
-def test_deadlines_page_sets_an_organisations_deadline(world, as_user):
-    client = as_user(world.a.manager)
+def test_deadlines_page_sets_an_organisations_deadline(world, auth):
+    client = auth.client_for(world.a.manager)
     html = client.get("/admin/cases/deadlines").get_data(as_text=True)
     assert "xã An Bình" in html and "Bắc Sơn" not in html
     r = client.post("/admin/cases/deadlines", data={"organisation_id": world.a.org.id, "working_days": 3})
@@ -147,9 +147,9 @@ def test_deadlines_page_sets_an_organisations_deadline(world, as_user):
     assert r.status_code == 422
 
 
-def test_holidays_page_is_for_administrators(world, as_user):
-    assert as_user(world.a.manager).get("/admin/holidays").status_code == 403
-    client = as_user(world.admin)
+def test_holidays_page_is_for_administrators(world, auth):
+    assert auth.client_for(world.a.manager).get("/admin/holidays").status_code == 403
+    client = auth.client_for(world.admin)
     html = client.get("/admin/holidays", query_string={"year": 2026}).get_data(as_text=True)
     assert "30/04/2026" in html and "Ngày Giỗ Tổ Hùng Vương" in html
     r = client.post("/admin/holidays?year=2026", data={"day": "2026-02-23", "kind": "off", "note": "Nghỉ Tết thêm"})
@@ -159,10 +159,10 @@ def test_holidays_page_is_for_administrators(world, as_user):
     assert client.post("/admin/holidays/remove", data={"day": "2026-02-23"}).status_code == 404
 
 
-def test_the_comments_page_opens_a_case_instead_of_marking_handled(world, as_user):
+def test_the_comments_page_opens_a_case_instead_of_marking_handled(world, auth):
     response = add_response(world.a, rating=5, comment="Cán bộ nhiệt tình, nên có thêm quạt.")
     comment = next(a for a in response.answers if a.text)
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     html = client.get("/admin/reports/comments", query_string=WIDE).get_data(as_text=True)
     assert "Mở hồ sơ phản ánh" in html and "Đánh dấu đã xử lý" not in html
     assert client.post(f"/admin/reports/comments/{comment.id}/handled").status_code == 404  # the old route is gone
@@ -182,7 +182,7 @@ def test_the_comments_page_opens_a_case_instead_of_marking_handled(world, as_use
         as_text=True)
 
 
-def test_every_case_form_needs_its_csrf_token(make_app):
+def test_every_case_form_needs_its_csrf_token(make_app, auth):
     from case_helpers import Commune, make_user
     from surveyapp.models import Organisation, ServicePoint, Survey
     from surveyapp.seed import seed_standard
@@ -205,7 +205,7 @@ def test_every_case_form_needs_its_csrf_token(make_app):
             page = client.get(url).get_data(as_text=True)
             return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
-        r = client.post("/login", data={"username": "qt", "password": PASSWORD, "csrf_token": token("/login")})
+        r = auth.login("qt", client=client, data={"csrf_token": token("/login")})
         assert r.status_code == 302
         for url, data in ((f"/admin/cases/{case.id}/transition", {"to": "acknowledged"}),
                           (f"/admin/cases/{case.id}/assign", {"assignee_id": admin.id}),

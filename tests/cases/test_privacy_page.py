@@ -10,11 +10,11 @@ from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Response
 
 
-def test_manager_finds_exports_and_erases_within_the_subtree(world, as_user):
+def test_manager_finds_exports_and_erases_within_the_subtree(world, auth):
     mine = add_response(world.a, comment="=HYPERLINK(\"http://x\")", contact="Dan@Example.vn")
     theirs = add_response(world.b, comment="Khác", contact="dan@example.vn")
     mine_id, theirs_id = mine.id, theirs.id
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     assert "Dữ liệu cá nhân" in client.get("/admin/privacy").get_data(as_text=True)  # the nav entry and page
     page = client.post("/admin/privacy", data={"contact": "dan@example.vn"}).get_data(as_text=True)
     assert "1 phiếu có d***@example.vn" in page and f">{mine_id}<" in page and f">{theirs_id}<" not in page
@@ -34,15 +34,15 @@ def test_manager_finds_exports_and_erases_within_the_subtree(world, as_user):
     assert event.user_id == world.a.manager.id and "example" not in str(event.after)
 
 
-def test_viewers_cannot_use_the_page(world, as_user):
-    client = as_user(world.a.viewer)
+def test_viewers_cannot_use_the_page(world, auth):
+    client = auth.client_for(world.a.viewer)
     assert client.get("/admin/privacy").status_code == 403
     assert client.post("/admin/privacy", data={"contact": "dan@example.vn"}).status_code == 403
 
 
-def test_erase_needs_the_csrf_token(app, world, as_user):
+def test_erase_needs_the_csrf_token(app, world, auth):
     add_response(world.a, contact="dan@example.vn")
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     client.post("/admin/privacy", data={"contact": "dan@example.vn"})
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post("/admin/privacy/erase").status_code == 400
@@ -51,7 +51,7 @@ def test_erase_needs_the_csrf_token(app, world, as_user):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.contact.is_not(None))) == 1
 
 
-def test_erase_without_a_search_goes_back_to_the_search(world, as_user):
-    client = as_user(world.a.manager)
+def test_erase_without_a_search_goes_back_to_the_search(world, auth):
+    client = auth.client_for(world.a.manager)
     r = client.get("/admin/privacy/erase")
     assert r.status_code == 302 and r.location.endswith("/admin/privacy")

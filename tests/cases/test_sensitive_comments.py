@@ -7,24 +7,24 @@ from surveyapp.cases import open_cases_for_new_responses
 from surveyapp.extensions import db
 
 
-def test_health_comments_are_unmasked_only_for_the_granted_roles(app, world, as_user):
+def test_health_comments_are_unmasked_only_for_the_granted_roles(app, world, auth):
     world.a.org.sector = "health"
     db.session.commit()
     response = add_response(world.a, rating=1, comment="Bệnh nhân gọi 0912 345 678, đau dạ dày.",
                             contact="dan@example.vn")
     open_cases_for_new_responses()
     case = the_case(response)
-    manager = as_user(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    manager = auth.client_for(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
     assert "0912 345 678" not in manager and "[số điện thoại]" in manager
     assert "dan@example.vn" in manager  # the contact is basic data, for answering the citizen
-    admin = as_user(world.admin).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    admin = auth.client_for(world.admin).get(f"/admin/cases/{case.id}").get_data(as_text=True)
     assert "0912 345 678" in admin
     app.config["SENSITIVE_COMMENT_ROLES"] = ("admin", "manager")
-    assert "0912 345 678" in as_user(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    assert "0912 345 678" in auth.client_for(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
 
 
-def test_other_sectors_stay_unmasked_for_managers(world, as_user):
+def test_other_sectors_stay_unmasked_for_managers(world, auth):
     response = add_response(world.a, rating=1, comment="Gọi tôi 0912 345 678.")
     open_cases_for_new_responses()
     case = the_case(response)
-    assert "0912 345 678" in as_user(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)
+    assert "0912 345 678" in auth.client_for(world.a.manager).get(f"/admin/cases/{case.id}").get_data(as_text=True)

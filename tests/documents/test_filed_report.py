@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from surveyapp.documents import decree30 as d30
 from surveyapp.documents.report import period_label, pct
+from surveyapp.seed import DEMO_PASSWORD
 
 FROM = (date.today() - timedelta(days=420)).isoformat()
 TO = (date.today() + timedelta(days=1)).isoformat()
@@ -134,13 +135,6 @@ def _org(code):
     return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
 
 
-def _login(client, username, token=None):
-    data = {"username": username, "password": "demo12345"}
-    if token:
-        data["csrf_token"] = token
-    assert client.post("/login", data=data).status_code == 302
-
-
 def _form(org_id, **extra):
     data = {"organisation_id": org_id, "kind": "year", "year": date.today().year, "signer_title": "Giám đốc",
             "signer_name": "Nguyễn Văn B", "doc_number": "7", "recipients": "Sở Nội vụ\nLưu: VT", "fmt": "docx"}
@@ -148,10 +142,9 @@ def _form(org_id, **extra):
     return data
 
 
-def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo):
+def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo, auth):
     hospital, commune = _org("KA-BVDK"), _org("KA-TANPHU")
-    viewer = app.test_client()
-    _login(viewer, "benhvien")
+    viewer = auth.client_for("benhvien", DEMO_PASSWORD)
     assert viewer.get("/admin/reports/filed").status_code == 200
     response = viewer.post("/admin/reports/filed", data=_form(hospital.id))
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -160,8 +153,7 @@ def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo):
     left = [p.text for p in doc.tables[0].rows[0].cells[0].paragraphs if p.text]
     assert left[-1] == "Số: 7/BC-UBND"
     assert any(f"năm {date.today().year}" in p.text for p in doc.paragraphs)
-    manager = app.test_client()
-    _login(manager, "tanphu")
+    manager = auth.client_for("tanphu", DEMO_PASSWORD)
     assert manager.post("/admin/reports/filed", data=_form(hospital.id)).status_code == 404
     assert manager.get(f"/admin/reports/filed?org={hospital.id}").status_code == 404
     assert manager.get(f"/admin/reports/filed?org={commune.id}").status_code == 200
@@ -170,12 +162,12 @@ def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo):
     assert refused.status_code == 422 and "Content-Disposition" not in refused.headers
 
 
-def test_form_refuses_a_post_without_csrf_token(app, demo, make_app):
+def test_form_refuses_a_post_without_csrf_token(app, demo, make_app, auth):
     csrf_app = make_app(WTF_CSRF_ENABLED=True)
     client = csrf_app.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)
-    _login(client, "benhvien", token)
+    assert auth.login("benhvien", DEMO_PASSWORD, client=client, data={"csrf_token": token}).status_code == 302
     with csrf_app.app_context():
         hospital_id = _org("KA-BVDK").id
     response = client.post("/admin/reports/filed", data=_form(hospital_id))

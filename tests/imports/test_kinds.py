@@ -119,7 +119,7 @@ def test_service_points_and_volumes_match_by_official_code(ctx):
     assert renamed.counts == {"created": 0, "updated": 1, "unchanged": 0}
     db.session.expire_all()
     assert desk.name == "Một cửa xã Tân Lập" and desk.code == qr  # the posters on the wall still work
-    refused = run("service-points", [SP_HEADER, f"26734-MC,Một cửa,,26734,khacma0001", "MOI,Mới,,KHONG-CO,"])
+    refused = run("service-points", [SP_HEADER, "26734-MC,Một cửa,,26734,khacma0001", "MOI,Mới,,KHONG-CO,"])
     assert [(e.row, e.column) for e in refused.errors] == [(2, "Mã QR"), (3, "Mã đơn vị")]
 
     assert run("volumes", VOLS).counts["created"] == 3

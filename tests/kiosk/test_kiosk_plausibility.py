@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
+from auth_actions import PASSWORD
 from kiosk_helpers import make_kiosk, rating
 
 from surveyapp.extensions import db
@@ -109,12 +110,12 @@ def test_a_legitimate_offline_day_arrives_whole_and_unflagged(client, kiosk):
     assert db.session.get(KioskDevice, kiosk.device.id).flagged_ratings == 0
 
 
-def test_kiosks_page_marks_a_device_with_flagged_ratings(client, kiosk):
+def test_kiosks_page_marks_a_device_with_flagged_ratings(client, kiosk, auth):
     admin = User(username="root", role="admin")
-    admin.set_password("mat-khau-dai-1")
+    admin.set_password(PASSWORD)
     db.session.add(admin)
     db.session.commit()
-    assert client.post("/login", data={"username": "root", "password": "mat-khau-dai-1"}).status_code == 302
+    assert auth.login("root").status_code == 302
     assert "Bất thường" not in client.get("/admin/kiosks").get_data(as_text=True)
     genuine_day(kiosk, client)
     post(client, kiosk, attack(50))

@@ -43,7 +43,7 @@ def comments():
                                                                      Answer.text.is_not(None)).order_by(Answer.id)).all()
 
 
-def test_retention_keeps_every_report_number_and_erases_what_is_due(app, demo):
+def test_retention_keeps_every_report_number_and_erases_what_is_due(app_context, demo):
     current_app.config["RETENTION_RAW_YEARS"] = 1
     responses = db.session.scalars(sa.select(Response).order_by(Response.submitted_at)).all()
     oldest, newest = responses[0], responses[-1]
@@ -80,7 +80,7 @@ def test_retention_keeps_every_report_number_and_erases_what_is_due(app, demo):
     assert apply_retention(clock.now_utc() + timedelta(days=366))["responses_deleted"] == 0
 
 
-def test_old_comments_keep_only_their_masked_text(app, demo):
+def test_old_comments_keep_only_their_masked_text(app_context, demo):
     comment = comments()[0]
     comment.text = "Liên hệ an@example.vn hoặc 0912 345 678, rất chậm"
     db.session.commit()
@@ -89,13 +89,13 @@ def test_old_comments_keep_only_their_masked_text(app, demo):
     assert db.session.get(Answer, comment.id).text == "Liên hệ [email] hoặc [số điện thoại], rất chậm"
 
 
-def test_raw_responses_are_kept_by_default(app, demo):
+def test_raw_responses_are_kept_by_default(app_context, demo):
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
     assert apply_retention(clock.now_utc() + timedelta(days=3650))["responses_deleted"] == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == total
 
 
-def test_contact_goes_when_its_case_is_closed(app, demo):
+def test_contact_goes_when_its_case_is_closed(app_context, demo):
     response = db.session.scalars(sa.select(Response).order_by(Response.submitted_at.desc())).first()
     response.contact, response.contact_consent = "binh@example.vn", True
     now = clock.now_utc()
@@ -111,6 +111,6 @@ def test_contact_goes_when_its_case_is_closed(app, demo):
     assert db.session.get(Response, response.id).contact is None
 
 
-def test_retention_is_a_daily_worker_job(app):
+def test_retention_is_a_daily_worker_job(app_context):
     job = BY_NAME["retention"]
     assert "cron" in str(job.trigger()).lower()

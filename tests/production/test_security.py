@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.security import CSP
 
 from .clients import hidden_fields
@@ -158,9 +159,9 @@ def hostile_world(app, standard):
         db.session.commit()
         out[code] = {"org": org.id, "sp": sp.id, "code": sp.code, "survey": survey.id}
     viewer = User(username="viewer-a", role="viewer", organisation_id=out["SEC-A"]["org"])
-    viewer.set_password("mat-khau-dai-12345")
+    viewer.set_password(PASSWORD)
     admin = User(username="admin-all", role="admin")
-    admin.set_password("mat-khau-dai-12345")
+    admin.set_password(PASSWORD)
     db.session.add_all([viewer, admin])
     db.session.commit()
 
@@ -181,13 +182,6 @@ def hostile_world(app, standard):
     return out
 
 
-def signed_in(app, username):
-    client = app.test_client()
-    r = client.post("/login", data={"username": username, "password": "mat-khau-dai-12345"})
-    assert r.status_code == 302, r.get_data(as_text=True)[:300]
-    return client
-
-
 def get_routes(app, world) -> list[str]:
     """Every GET route, with path arguments filled from org A's objects (ids, codes)."""
     from surveyapp.extensions import db
@@ -206,11 +200,11 @@ def get_routes(app, world) -> list[str]:
     return sorted(set(urls))
 
 
-def test_stored_xss_in_comments_is_inert_everywhere(app, standard):
+def test_stored_xss_in_comments_is_inert_everywhere(app, standard, auth):
     world = hostile_world(app, standard)
     pages_with_comments = 0
     for username in ("viewer-a", "admin-all"):
-        client = signed_in(app, username)
+        client = auth.client_for(username)
         for url in get_routes(app, world):
             r = client.get(url)
             assert r.status_code < 500, url
@@ -227,11 +221,11 @@ def test_stored_xss_in_comments_is_inert_everywhere(app, standard):
     assert pages_with_comments >= 1
 
 
-def test_sql_injection_in_every_query_parameter(app, standard):
+def test_sql_injection_in_every_query_parameter(app, standard, auth):
     world = hostile_world(app, standard)
     params = sorted(query_parameter_names())
     assert {"from", "to", "sector", "channel", "q", "sort"} <= set(params)
-    client = signed_in(app, "viewer-a")
+    client = auth.client_for("viewer-a")
     anonymous = app.test_client()
 
     def check(c, url, query):

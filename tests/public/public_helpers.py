@@ -8,11 +8,10 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp import clock
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Organisation, Questionnaire, Response, ServicePoint, Survey, User
-
-PASSWORD = "mat-khau-123"
 
 
 @dataclass
@@ -93,8 +92,3 @@ def seed_province(standard) -> Province:
                         _user("ql-bac", "manager", b))
     db.session.commit()
     return province
-
-
-def login(client, username: str):
-    r = client.post("/login", data={"username": username, "password": PASSWORD})
-    assert r.status_code == 302, r.get_data(as_text=True)[:300]

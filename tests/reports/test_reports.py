@@ -19,6 +19,7 @@ import analysis
 from surveyapp.reports import filters as report_filters
 from surveyapp.reports import model, queries
 from surveyapp.extensions import db
+from surveyapp.seed import DEMO_PASSWORD
 from surveyapp.models import (
     Answer,
     AuditEvent,
@@ -32,11 +33,6 @@ from surveyapp.models import (
 )
 
 WIDE = {"from": (date.today() - timedelta(days=420)).isoformat(), "to": (date.today() + timedelta(days=1)).isoformat()}
-
-
-def login(client, username="admin", password="demo12345"):
-    r = client.post("/login", data={"username": username, "password": password})
-    assert r.status_code == 302, r.status_code
 
 
 def org(code) -> Organisation:
@@ -224,17 +220,17 @@ def test_strictest_of_own_inherited_and_sector_applies(app, standard):
     assert build(province).sections[0].target.origin == "own"
 
 
-def test_reports_say_which_target_applied_and_where_it_came_from(client, standard):
+def test_reports_say_which_target_applied_and_where_it_came_from(client, standard, auth):
     from surveyapp.models import User
     from werkzeug.security import generate_password_hash
 
     mine, _ = _quick_fixture(standard, 180, 20)
     _own_target(mine, 0.85)
     user = User(username="ql", full_name="Quản lý", role="manager", organisation=mine,
-                password_hash=generate_password_hash("demo12345", method="pbkdf2:sha256:1000"))
+                password_hash=generate_password_hash(DEMO_PASSWORD, method="pbkdf2:sha256:1000"))
     db.session.add(user)
     db.session.commit()
-    login(client, "ql")
+    assert auth.login("ql", DEMO_PASSWORD).status_code == 302
     html = client.get("/admin/", query_string=WIDE).get_data(as_text=True)
     assert "≥ 95%" in html and "chỉ tiêu chung của ngành – Nghị quyết 76/NQ-CP" in html
     runner = current_app.test_cli_runner()
@@ -254,14 +250,14 @@ def test_reports_say_which_target_applied_and_where_it_came_from(client, standar
     ({"channel": "fax"}, "Kênh không hợp lệ"),
     ({"sector": "army"}, "Lĩnh vực không hợp lệ"),
 ])
-def test_bad_filters_refused_with_a_clear_message(client, standard, args, message):
+def test_bad_filters_refused_with_a_clear_message(client, standard, args, message, auth):
     from surveyapp.models import User
 
     user = User(username="admin", role="admin")
-    user.set_password("demo12345")
+    user.set_password(DEMO_PASSWORD)
     db.session.add(user)
     db.session.commit()
-    login(client)
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     r = client.get("/admin/", query_string=args)
     assert r.status_code == 400
     assert message in r.get_data(as_text=True)
@@ -276,8 +272,8 @@ def test_dashboard_needs_sign_in(client):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
-def test_dashboard_shows_scope_and_drill_down_keeps_filters(client, demo):
-    login(client)
+def test_dashboard_shows_scope_and_drill_down_keeps_filters(client, demo, auth):
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     r = client.get("/admin/", query_string={**WIDE, "channel": "qr"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200
@@ -312,8 +308,8 @@ def test_dashboard_shows_scope_and_drill_down_keeps_filters(client, demo):
     client.get("/admin/", query_string={"lang": "vi"})
 
     # A viewer sees their own subtree only; anything else is 404.
-    client.post("/logout")
-    login(client, "benhvien")
+    auth.logout()
+    assert auth.login("benhvien", DEMO_PASSWORD).status_code == 302
     html = client.get("/admin/", query_string=WIDE).get_data(as_text=True)
     assert "Khoa Nhi" in html
     assert "Trung tâm Phục vụ hành chính công" not in html
@@ -336,11 +332,11 @@ def _comment(text):
     return answer
 
 
-def test_comments_masked_and_a_case_opened_from_one_with_audit(client, demo):
+def test_comments_masked_and_a_case_opened_from_one_with_audit(client, demo, auth):
     from surveyapp.models import Case
 
     a = _comment("Gọi tôi 0912 345 678 hoặc an@example.vn nhé")
-    login(client, "admin")
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     html = client.get("/admin/reports/comments", query_string=WIDE).get_data(as_text=True)
     assert "0912 345 678" not in html and "an@example.vn" not in html
     assert "[số điện thoại]" in html and "[email]" in html
@@ -360,15 +356,15 @@ def test_comments_masked_and_a_case_opened_from_one_with_audit(client, demo):
     assert "[số điện thoại]" in html
 
     # A viewer reads but cannot open a case.
-    client.post("/logout")
-    login(client, "benhvien")
+    auth.logout()
+    assert auth.login("benhvien", DEMO_PASSWORD).status_code == 302
     other = _comment("Phòng khám đông quá")
     assert client.post(f"/admin/cases/open/{other.id}").status_code == 403
 
 
-def test_comments_page_queries_do_not_grow_with_the_comments(client, demo):
+def test_comments_page_queries_do_not_grow_with_the_comments(client, demo, auth):
     """One page of 50 comments costs the same few statements as a page of 5 (no query per comment)."""
-    login(client, "admin")
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -389,7 +385,7 @@ def test_comments_page_queries_do_not_grow_with_the_comments(client, demo):
     assert many_cost == few_cost, (few_cost, many_cost)
 
 
-def test_opening_a_case_needs_csrf_token(make_app):
+def test_opening_a_case_needs_csrf_token(make_app, auth):
     from surveyapp.models import User
     from surveyapp.seed import seed_standard
 
@@ -402,7 +398,7 @@ def test_opening_a_case_needs_csrf_token(make_app):
         survey = Survey(questionnaire=standard["sipas-admin"], organisation=o, name="S", starts_on=date(2025, 1, 1),
                         status="open", service_points=[sp])
         user = User(username="admin", role="admin")
-        user.set_password("demo12345")
+        user.set_password(DEMO_PASSWORD)
         db.session.add_all([o, sp, survey, user])
         db.session.flush()
         r = Response(survey=survey, service_point=sp, channel="qr", idempotency_key="k")
@@ -415,8 +411,7 @@ def test_opening_a_case_needs_csrf_token(make_app):
         db.session.commit()
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        assert client.post("/login", data={"username": "admin", "password": "demo12345",
-                                           "csrf_token": token}).status_code == 302
+        assert auth.login("admin", DEMO_PASSWORD, client=client, data={"csrf_token": token}).status_code == 302
         assert client.post(f"/admin/cases/open/{a.id}").status_code == 400
         from surveyapp.models import Case
 
@@ -427,10 +422,10 @@ def test_opening_a_case_needs_csrf_token(make_app):
 # Exports and CLI
 
 
-def test_exports_and_command_line_carry_the_same_numbers(client, demo):
+def test_exports_and_command_line_carry_the_same_numbers(client, demo, auth):
     """CSV anonymised (UTF-8 with BOM), XLSX, PDF and `flask report` agree with build_report."""
     _comment("Số CCCD 001203004005 của tôi")
-    login(client)
+    assert auth.login("admin", DEMO_PASSWORD).status_code == 302
     r = client.get("/admin/export/responses.csv", query_string=WIDE)
     assert r.status_code == 200 and r.data.startswith("\ufeff".encode())
     text = r.data.decode("utf-8-sig")

@@ -3,7 +3,6 @@ numbers of the raw-answer path, for every scope, filter and period shape."""
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime, timedelta
 
 import numpy as np

@@ -13,6 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from auth_actions import PASSWORD
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Organisation, User
 
@@ -20,7 +21,6 @@ HERE = Path(__file__).resolve().parent
 PUBLIC = "https://khaosat.example.gov.vn"  # PUBLIC_BASE_URL of the test config
 CALLBACK = PUBLIC + "/login/sso/callback"
 CLIENT_ID, CLIENT_SECRET = "surveyapp", "bi-mat-cua-ung-dung"
-PASSWORD = "mat-khau-123"
 
 
 def free_port() -> int:
@@ -203,36 +203,32 @@ def test_a_tampered_nonce_is_refused(sso_app, people):
     assert db.session.get(User, people["manager"].id).oidc_subject is None
 
 
-def login_with_password(client, username: str):
-    return client.post("/login", data={"username": username, "password": PASSWORD})
-
-
-def test_with_sso_on_only_the_installation_admin_signs_in_with_a_password(sso_app, people):
+def test_with_sso_on_only_the_installation_admin_signs_in_with_a_password(sso_app, people, auth):
     client = sso_app.test_client()
-    r = login_with_password(client, "canbo1")
+    r = auth.login("canbo1", client=client)
     assert r.status_code == 200
     assert "Tài khoản này đăng nhập bằng VNeID Tỉnh" in r.get_data(as_text=True)
     assert not signed_in(client)
 
     admin = sso_app.test_client()
-    assert login_with_password(admin, "quantri").status_code == 302
+    assert auth.login("quantri", client=admin).status_code == 302
     assert signed_in(admin)
 
 
-def test_local_signin_all_lets_everyone_use_a_password(make_app, issuer, people):
+def test_local_signin_all_lets_everyone_use_a_password(make_app, issuer, people, auth):
     app = make_app(OIDC_ISSUER=issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
                    OIDC_LOCAL_SIGNIN="all")
     client = app.test_client()
-    assert login_with_password(client, "canbo1").status_code == 302
+    assert auth.login("canbo1", client=client).status_code == 302
     assert signed_in(client)
 
 
-def test_without_an_issuer_there_is_no_sso(make_app, people):
+def test_without_an_issuer_there_is_no_sso(make_app, people, auth):
     app = make_app()
     client = app.test_client()
     assert "Đăng nhập bằng" not in client.get("/login").get_data(as_text=True)
     assert client.get("/login/sso").status_code == 404
-    assert login_with_password(client, "canbo1").status_code == 302
+    assert auth.login("canbo1", client=client).status_code == 302
 
 
 def test_sign_out_ends_the_session(sso_app, people):

@@ -108,9 +108,9 @@ def test_an_official_day_off_moves_the_sending_day():
 # The job, the outbox and a real SMTP server
 
 
-def test_report_is_sent_once_after_the_period_closes_with_the_numbers_of_report_json(app, province, smtp):
+def test_report_is_sent_once_after_the_period_closes_with_the_numbers_of_report_json(auth, app, province, smtp):
     seed_ratings(province)
-    sub = subscribe(province)
+    subscribe(province)
     for day, hour in ((date(2026, 12, 31), 22), (date(2027, 1, 1), 9), (date(2027, 1, 3), 9)):
         with travel(day.year, day.month, day.day, hour):
             run("report-subscriptions")  # Q4 not closed, or closed but no working day yet
@@ -169,8 +169,7 @@ def test_e_mail_body_names_only_its_recipient(app, province, smtp):
         assert other not in body
     assert str(by_to["xamot@example.gov.vn"]["Subject"]) == "Báo cáo định kỳ quý IV năm 2026: UBND xã Một"
     # The recipient finds it under the deliveries, with its attachment named.
-    client = app.test_client()
-    client.post("/login", data={"username": "xamot", "password": "secret-pass-1"})
+    client = auth.client_for("xamot")
     mine = [i for i in queued() if i.user_id == province.manager.id]
     assert len(mine) == 1
     page = client.get(f"/admin/deliveries/{mine[0].id}").get_data(as_text=True)
@@ -196,11 +195,10 @@ def test_folder_channel_writes_the_attachment_too(app, province, tmp_path, monke
     assert "quý IV năm 2026" in "\n".join(p.text for p in Document(io.BytesIO(files[list(files)[0]])).paragraphs)
 
 
-def test_paused_subscription_sends_nothing_until_resumed(app, province, smtp):
+def test_paused_subscription_sends_nothing_until_resumed(auth, app, province, smtp):
     seed_ratings(province)
     sub = subscribe(province, formats=("docx",))
-    client = app.test_client()
-    client.post("/login", data={"username": "tinh", "password": "secret-pass-1"})
+    client = auth.client_for("tinh")
     assert client.post(f"/admin/report-subscriptions/{sub.id}/toggle").status_code == 302
     db.session.expire_all()
     assert sub.active is False

@@ -10,13 +10,7 @@ import sqlalchemy as sa
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, ReportSubscription
 
-PASSWORD = "secret-pass-1"
 
-
-def signed_in(app, username: str):
-    client = app.test_client()
-    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-    return client
 
 
 def form(p, **extra) -> dict:
@@ -32,8 +26,8 @@ def count(model=ReportSubscription) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_manager_subscribes_and_the_list_shows_it_audited(app, province):
-    client = signed_in(app, "tinh")
+def test_manager_subscribes_and_the_list_shows_it_audited(auth, app, province):
+    client = auth.client_for("tinh")
     page = client.get("/admin/report-subscriptions/new").get_data(as_text=True)
     assert "Lê Văn Tỉnh (tinh)" in page and "xamot" in page
     assert "xahai" in page  # an account of the subtree; refused below for a commune it may not read
@@ -47,16 +41,16 @@ def test_manager_subscribes_and_the_list_shows_it_audited(app, province):
     listing = client.get("/admin/report-subscriptions").get_data(as_text=True)
     assert "UBND xã Một" in listing and "Hằng quý" in listing and "DOCX, PDF" in listing
     # The commune's own manager sees it too; the viewer reads it without the buttons.
-    assert "UBND xã Một" in signed_in(app, "xamot").get("/admin/report-subscriptions").get_data(as_text=True)
-    viewer_page = signed_in(app, "xem").get("/admin/report-subscriptions").get_data(as_text=True)
+    assert "UBND xã Một" in auth.client_for("xamot").get("/admin/report-subscriptions").get_data(as_text=True)
+    viewer_page = auth.client_for("xem").get("/admin/report-subscriptions").get_data(as_text=True)
     assert "UBND xã Một" in viewer_page and "/toggle" not in viewer_page
 
 
-def test_outside_the_subtree_nothing_is_seen_or_changed(app, province):
-    tinh = signed_in(app, "tinh")
+def test_outside_the_subtree_nothing_is_seen_or_changed(auth, app, province):
+    tinh = auth.client_for("tinh")
     assert tinh.post("/admin/report-subscriptions/new", data=form(province)).status_code == 302
     sub = db.session.scalars(sa.select(ReportSubscription)).one()
-    outsider = signed_in(app, "xahai")  # the manager of the other commune
+    outsider = auth.client_for("xahai")  # the manager of the other commune
     assert "UBND xã Một" not in outsider.get("/admin/report-subscriptions").get_data(as_text=True)
     for url in (f"/admin/report-subscriptions/{sub.id}/toggle", f"/admin/report-subscriptions/{sub.id}/delete"):
         assert outsider.get(url).status_code == 404
@@ -69,16 +63,16 @@ def test_outside_the_subtree_nothing_is_seen_or_changed(app, province):
     assert sub.active
 
 
-def test_viewer_changes_nothing(app, province):
-    viewer = signed_in(app, "xem")
+def test_viewer_changes_nothing(auth, app, province):
+    viewer = auth.client_for("xem")
     assert viewer.get("/admin/report-subscriptions/new").status_code == 403
     assert viewer.post("/admin/report-subscriptions/new", data=form(province, recipient_ids=[province.viewer.id])
                        ).status_code == 403
     assert count() == 0
 
 
-def test_bad_input_is_refused_in_vietnamese_and_nothing_is_stored(app, province):
-    client = signed_in(app, "tinh")
+def test_bad_input_is_refused_in_vietnamese_and_nothing_is_stored(auth, app, province):
+    client = auth.client_for("tinh")
     events = count(AuditEvent)
     cases = [
         (form(province, formats=None), "Chọn ít nhất một định dạng: DOCX hoặc PDF."),
@@ -95,15 +89,15 @@ def test_bad_input_is_refused_in_vietnamese_and_nothing_is_stored(app, province)
         assert response.status_code == 422, message
         assert message in response.get_data(as_text=True), re.findall(r"<p class=\"error\"[^>]*>([^<]*)", response.get_data(as_text=True))
     # An account of another branch (not in the list, typed into the request): refused too.
-    commune_manager = signed_in(app, "xamot")
+    commune_manager = auth.client_for("xamot")
     response = commune_manager.post("/admin/report-subscriptions/new",
                                     data=form(province, recipient_ids=[province.province_manager.id]))
     assert response.status_code == 422
     assert count() == 0 and count(AuditEvent) == events
 
 
-def test_pause_and_delete_ask_first_and_are_audited(app, province):
-    client = signed_in(app, "tinh")
+def test_pause_and_delete_ask_first_and_are_audited(auth, app, province):
+    client = auth.client_for("tinh")
     client.post("/admin/report-subscriptions/new", data=form(province))
     sub_id = db.session.scalars(sa.select(ReportSubscription.id)).one()
     assert "Tạm dừng gửi báo cáo định kỳ?" in client.get(f"/admin/report-subscriptions/{sub_id}/toggle").get_data(
@@ -117,12 +111,12 @@ def test_pause_and_delete_ask_first_and_are_audited(app, province):
                             "report_subscription.delete"]
 
 
-def test_forms_need_their_csrf_token(make_app, province):
+def test_forms_need_their_csrf_token(auth, make_app, province):
     csrf_app = make_app(WTF_CSRF_ENABLED=True)
     client = csrf_app.test_client()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"username": "tinh", "password": PASSWORD, "csrf_token": token}).status_code == 302
+    assert auth.login("tinh", client=client, data={"csrf_token": token}).status_code == 302
     data = form(province)
     assert client.post("/admin/report-subscriptions/new", data=data).status_code == 400
     with csrf_app.app_context():

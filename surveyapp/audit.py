@@ -1,4 +1,5 @@
-"""The audit log: every change made in the workspace, with who, what, before and after.
+"""The audit log: every change made in the workspace, at sign-in, in imports and publication, with
+who, what, before and after.
 
 Call :func:`snapshot` before changing an object and :func:`record` after, in the
 same transaction as the change, so that the log and the data never disagree.
@@ -11,8 +12,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_login import current_user
 
-from ..extensions import db
-from ..models import AuditEvent
+from .extensions import db
+from .models import AuditEvent
 
 # Never copied into the log.
 SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "session_token", "secret"}
