@@ -154,7 +154,7 @@ def test_report_is_sent_once_after_the_period_closes_with_the_numbers_of_report_
         assert "ngày 04 tháng 01 năm 2027" in pdf
 
 
-def test_e_mail_body_names_only_its_recipient(app, province, smtp):
+def test_e_mail_body_names_only_its_recipient(auth, app, province, smtp):
     seed_ratings(province)
     subscribe(province, formats=("docx",))
     with travel(2027, 1, 4):
