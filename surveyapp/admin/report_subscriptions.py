@@ -17,7 +17,8 @@ from ..documents import subscriptions as subs
 from ..documents.report import period_label
 from ..extensions import db
 from ..models import ReportSubscription, User, subtree_filter
-from . import audit, bp
+from .. import audit
+from . import bp
 from .forms import REQUIRED, AdminForm, ConfirmForm, MultiCheckboxField, choice_list
 from .helpers import ToggleTexts, confirm_then, form_page, org_choices, scoped_organisations, toggle_active
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import audit
 from ..extensions import db
 from . import bp, invitations
 from .forms import SetPasswordForm
@@ -12,8 +13,6 @@ from .forms import SetPasswordForm
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def invitation(token: str):
     """The form behind an invitation link; the link works once, within its lifetime."""
-    from ..admin import audit  # not at the top: the workspace package imports this one
-
     user = invitations.read(token)
     if user is None:
         return render_template("error.html", status=404, title=_("Liên kết không còn hiệu lực"),

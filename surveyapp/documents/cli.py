@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
-from ..admin import audit
+from .. import audit
 from ..extensions import db
 from ..models import SUBSCRIPTION_PERIODS, Organisation, ReportSubscription, User
 from . import subscriptions as subs
