@@ -29,6 +29,7 @@ NAV = (
     ("admin.users", N_("Người dùng"), WRITE_ROLES),
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
     ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
+    ("admin.api_keys", N_("Khóa API"), WRITE_ROLES),
     ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
     ("admin.filed_report", N_("Báo cáo Nghị định 30"), READ_ROLES),
     ("admin.privacy", N_("Dữ liệu cá nhân"), WRITE_ROLES),

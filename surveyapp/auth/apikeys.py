@@ -130,7 +130,7 @@ def _lookup(presented: str | None) -> Caller | None:
     if not presented:
         return None
     presented_digest = digest(presented)
-    parts = presented.split("_")
+    parts = presented.split("_", 2)  # the secret part may itself hold "_"
     if len(parts) == 3 and parts[0] == KEY_PREFIX:
         row = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == parts[1][:16]))
         # The prefix is public; what proves the key is its digest, compared in constant time.
