@@ -25,7 +25,7 @@ from .estimates import LEVEL, Cells, Estimate, estimate_by, layout_for
 from .filters import Filters, month_label
 from .rollups import fetch_respondents
 from .verdicts import TargetRef, Verdict, judge, resolve_target, target_sector
-from .volumes import source_of, weighting_volumes
+from .volumes import SOURCE_LABELS, source_of, weighting_volumes
 
 INDICATOR_LABELS = {
     "composite": _l("Chỉ số hài lòng tổng hợp"),
@@ -58,6 +58,10 @@ class Row:
     code: str | None = None
     weight_source: str | None = None
 
+    @property
+    def weight_source_label(self) -> str:
+        return str(SOURCE_LABELS[self.weight_source]) if self.weight_source else ""
+
 
 @dataclass
 class Section:
@@ -80,6 +84,10 @@ class Section:
     channels: list[Row]
     items: list[Row] = field(default_factory=list)
     weight_source: str = "none"  # of the headline, as on units
+
+    @property
+    def weight_source_label(self) -> str:
+        return str(SOURCE_LABELS[self.weight_source])
 
     @property
     def below(self) -> list[Row]:
