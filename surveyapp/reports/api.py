@@ -108,7 +108,7 @@ def report():
             return api_error(404, "not_found", _("Không có đơn vị mã “%(code)s” trong phạm vi của khóa API.",
                                                  code=code or ""))
         questionnaire = request.args.get("questionnaire")
-        if questionnaire is not None and not questionnaire.isdigit():
+        if questionnaire is not None and not (questionnaire.isascii() and questionnaire.isdigit()):
             return api_error(400, "bad_filter", _("Mã phiếu khảo sát (questionnaire) phải là một số."))
         try:
             f = parse_filters(request.args)

@@ -157,6 +157,7 @@ def test_a_key_reads_only_its_subtree(client, demo):
     ({"from": "2010-01-01", "to": "2026-01-01"}, 400, "Khoảng thời gian tối đa là 10 năm"),
     ({"channel": "fax"}, 400, "Kênh không hợp lệ"),
     ({"questionnaire": "abc"}, 400, "phải là một số"),
+    ({"questionnaire": "²"}, 400, "phải là một số"),
 ])
 def test_bad_input_gets_a_vietnamese_message(client, standard, query, status, message):
     db.session.add(Organisation(code="XA", name="Xã Thử", sector="administrative"))
