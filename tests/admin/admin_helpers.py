@@ -11,6 +11,7 @@ from surveyapp.models import (
     Alert,
     AlertRule,
     Answer,
+    ApiKey,
     AuditEvent,
     Case,
     KioskDevice,
@@ -59,6 +60,7 @@ class Side:
     alert: Alert | None = None
     webhook: Webhook | None = None
     outbox_item: OutboxItem | None = None
+    api_key: ApiKey | None = None
 
 
 @dataclass
@@ -108,7 +110,10 @@ def make_side(province: Organisation, code: str, name: str, standard) -> Side:
     side.outbox_item = OutboxItem(channel="webhook", kind="alert.opened", recipient=side.webhook.url,
                                   subject="alert.opened", payload={"place": name}, event_id=f"ev-{code}",
                                   dedupe_key=f"test:{code}", webhook=side.webhook, organisation_id=org.id)
-    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item])
+    # A report key of the commune (its secret is of no use here: only its row is looked at).
+    side.api_key = ApiKey(organisation=org, scope="reports", name=f"Cổng dữ liệu {name}", prefix=code.lower()[:16],
+                          key_hash="0" * 64)
+    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item, side.api_key])
     return side
 
 
