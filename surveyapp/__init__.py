@@ -16,6 +16,7 @@ from .extensions import csrf, db, limiter, login_manager, migrate
 from .kiosk import bp as kiosk_bp
 from .public import bp as public_bp
 from .dossiers import bp as dossiers_bp
+from .reports.api import bp as reports_api_bp
 from .text import neutralise_display
 
 
@@ -51,6 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(dossiers_bp)
+    app.register_blueprint(reports_api_bp)
     errors.init_app(app)
     cli.init_app(app)
     sso.init_app(app)

@@ -16,7 +16,7 @@ from .extensions import db
 from .models import AuditEvent
 
 # Never copied into the log.
-SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "session_token", "secret"}
+SECRET_COLUMNS = {"password_hash", "token_hash", "enrol_code_hash", "session_token", "secret", "key_hash"}
 
 
 def _plain(value):

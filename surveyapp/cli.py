@@ -14,6 +14,7 @@ from .accounts import EmailError, normalise_email
 from .reports import cli as reports_cli
 from . import seed as seed_module
 from .admin import cli as admin_cli
+from .auth import cli as auth_cli
 from .cases import cli as cases_cli
 from .jobs import cli as jobs_cli
 from .alerts import cli as alerts_cli
@@ -33,7 +34,7 @@ from .models import ROLES, Organisation, User
 AREA_COMMANDS = (citizen_cli.commands, kiosk_cli.commands, admin_cli.commands, reports_cli.commands,
                  cases_cli.commands, jobs_cli.commands, alerts_cli.commands,
                  public_cli.commands, dossiers_cli.commands, themes_cli.commands,
-                 contacts.commands, documents_cli.commands)
+                 contacts.commands, documents_cli.commands, auth_cli.commands)
 
 
 def init_app(app: Flask) -> None:

@@ -75,8 +75,8 @@ class Defaults:
     MAX_FAILED_LOGINS = 5
     LOGIN_LOCK_MINUTES = 15
     LOGIN_ACCOUNT_GUARD_FAILURES = 10
-    # Requests with a wrong X-API-Key to the dossier-token API, per address.
-    DOSSIER_API_BAD_KEY_RATE_LIMIT = "10 per minute"
+    # Requests with a wrong X-API-Key, per address, over every keyed endpoint (auth/apikeys.py).
+    API_BAD_KEY_RATE_LIMIT = "10 per minute"
 
     # Cases: the deadline in working days when an organisation and its ancestors set none.
     CASE_DEADLINE_WORKING_DAYS = 5
@@ -140,6 +140,8 @@ class Defaults:
     DOSSIER_TOKEN_MAX_AGE_DAYS = 90  # a receipt is rated within weeks, not years
     DOSSIER_API_MAX_ITEMS = 500  # tokens per API call
     DOSSIER_API_RATE_LIMIT = "120 per minute"  # per API key
+    # The report API (GET /api/v1/reports): calls per key; each computes a whole report.
+    REPORT_API_RATE_LIMIT = "60 per minute"
 
     # Days an imported official's invitation link (to set a first password) stays valid.
     INVITATION_MAX_AGE_DAYS = 7

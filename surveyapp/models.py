@@ -1080,3 +1080,32 @@ class OutboxAttachment(db.Model):
     attachment_id: Mapped[int] = mapped_column(sa.ForeignKey("attachment.id", ondelete="RESTRICT"),
                                                primary_key=True, index=True)
     position: Mapped[int] = mapped_column(default=0)
+# API keys (surveyapp/auth/apikeys.py): how other systems call the JSON API.
+
+API_KEY_SCOPES = ("dossiers", "reports")
+
+
+class ApiKey(db.Model):
+    """A key another system presents in ``X-API-Key``: scoped to an organisation's subtree and
+    to one purpose. Only its SHA-256 digest is stored (the key is shown once, at creation);
+    ``prefix`` is the key's public part, used to find the row and to tell keys apart in lists."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (sa.CheckConstraint(_in("scope", API_KEY_SCOPES), name="scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

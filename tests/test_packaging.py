@@ -48,6 +48,12 @@ def test_wheel_ships_and_serves_templates_and_static(wheel, tmp_path):
         "surveyapp/migrations/env.py",
         "surveyapp/migrations/alembic.ini",
         "surveyapp/migrations/versions/0001_initial_schema.py",
+        "surveyapp/reports/report.schema.json",
+        # Every subpackage is listed in setup.cfg (four were missing: an editable install hid it).
+        "surveyapp/dossiers/api.py",
+        "surveyapp/imports/__init__.py",
+        "surveyapp/public/views.py",
+        "surveyapp/submissions/store.py",
         "analysis/__init__.py",
     ):
         assert required in names, f"{required} missing from {wheel.name}"

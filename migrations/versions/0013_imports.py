@@ -1,7 +1,7 @@
 """imports: a service point's official code, by which a bulk import matches its rows
 
 Revision ID: 0013_imports
-Revises: 0011_sso
+Revises: 0012_report_api
 Create Date: 2026-12-07 23:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_imports'
-down_revision = '0011_sso'
+down_revision = '0012_report_api'
 branch_labels = None
 depends_on = None
 

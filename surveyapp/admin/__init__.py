@@ -8,6 +8,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import (  # noqa: E402,F401  (register the views on bp)
     alerts,
+    apikeys,
     audit_log,
     cases,
     dashboard,

@@ -15,7 +15,8 @@ import io
 from .. import clock
 from ..auth.scope import READ_ROLES, login_required_role, organisation_in_scope
 from ..documents.decree30 import ConversionError
-from ..documents.report import filed_bytes, filed_filename, header_from, org_report, period_dates
+from ..documents.report import filed_bytes, filed_filename, header_from, period_dates
+from ..reports.layout import upward_report
 from ..reports.filters import Filters
 from . import bp
 from .forms import REQUIRED, AdminForm, choice_list
@@ -84,7 +85,7 @@ def filed_report():
             first, last = period_dates(form.kind.data, form.year.data, form.number.data or 1)
         f = Filters(first, last)
         lang = str(get_locale() or "vi")
-        report = org_report(org, f, lang)
+        report = upward_report(org, f, lang)
         header = header_from(org, f, number=(form.doc_number.data or "").strip(), agency=form.agency.data,
                              managing_agency=form.managing_agency.data or "", place=form.place.data or "",
                              signer_prefix=form.signer_prefix.data or "", signer_authority=form.signer_authority.data or "",

@@ -288,3 +288,11 @@ class PublicationForm(AdminForm):
 
     min_responses = IntegerField(_l("Số phiếu tối thiểu để công bố số liệu của một đơn vị"),
                                  validators=[InputRequired(), NumberRange(min=1, max=100000)])
+
+
+class ApiKeyForm(AdminForm):
+    """A new API key: whose subtree it reads or writes, for what, and which system holds it."""
+
+    organisation_id = SelectField(_l("Đơn vị"), coerce=int, validators=[InputRequired()])
+    scope = SelectField(_l("Mục đích"), validators=[InputRequired()])
+    name = StringField(_l("Tên (hệ thống nào dùng khóa)"), validators=[DataRequired(), Length(max=255)])

@@ -30,6 +30,7 @@ NAV = (
     ("admin.targets", N_("Chỉ tiêu"), READ_ROLES),
     ("admin.imports_index", N_("Nhập dữ liệu"), WRITE_ROLES),
     ("admin.dossier_import", N_("Hồ sơ TTHC"), WRITE_ROLES),
+    ("admin.api_keys", N_("Khóa API"), WRITE_ROLES),
     ("admin.rankings_page", N_("Xếp loại"), READ_ROLES),
     ("admin.filed_report", N_("Báo cáo Nghị định 30"), READ_ROLES),
     ("admin.report_subscriptions", N_("Báo cáo định kỳ"), READ_ROLES),

@@ -1,21 +1,19 @@
 """``POST /api/v1/dossier-tokens``: the one-stop software asks for receipt QR links.
 
-Authentication: header ``X-API-Key``. ``DOSSIER_API_KEYS`` is a comma-separated list; an
-entry of 64 hex digits is the SHA-256 digest of a key (recommended: the configuration then
-holds no usable secret), any other entry is a plain key. The presented key is hashed and
-compared with every entry in constant time. The endpoint is CSRF-exempt (no cookies, the key
-is the credential) and rate limited per key; requests with a wrong key also per address.
+Authentication: header ``X-API-Key``, a key of purpose ``dossiers`` (:mod:`surveyapp.auth.apikeys`:
+hashed, constant time, rate limited, wrong keys throttled per address). A key scoped to an
+organisation issues tokens only for the service points of its subtree.
 """
 from __future__ import annotations
-
-import hashlib
-import hmac
 
 import sqlalchemy as sa
 from flask import current_app, jsonify, request
 
 from .. import openapi
-from ..extensions import csrf, db, limiter
+from ..auth.apikeys import OPENAPI_COMPONENTS as KEY_COMPONENTS
+from ..auth.apikeys import api_error as _error
+from ..auth.apikeys import api_key_required, current_caller
+from ..extensions import db
 from ..models import ServicePoint
 from ..qr import issue_dossier_token, public_url
 from . import bp
@@ -77,61 +75,17 @@ OPENAPI_PATHS = {
 }
 # Components the fragment refers to; merge into the document's "components".
 OPENAPI_COMPONENTS = {
-    "securitySchemes": {"DossierApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+    "securitySchemes": KEY_COMPONENTS["securitySchemes"],
     "schemas": {"CitizenApiError": {"type": "object", "required": ["error"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}},
 }
 openapi.register(OPENAPI_PATHS, OPENAPI_COMPONENTS)
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _configured_digests() -> list[str]:
-    digests = []
-    for entry in str(current_app.config["DOSSIER_API_KEYS"] or "").split(","):
-        entry = entry.strip()
-        if not entry:
-            continue
-        is_digest = len(entry) == 64 and all(c in "0123456789abcdefABCDEF" for c in entry)
-        digests.append(entry.lower() if is_digest else _digest(entry))
-    return digests
-
-
-def key_is_valid(presented: str | None) -> bool:
-    if not presented:
-        return False
-    digest = _digest(presented)
-    ok = False
-    for expected in _configured_digests():
-        ok |= hmac.compare_digest(digest, expected)  # no early exit: same time for every entry
-    return ok
-
-
-def _api_key_bucket() -> str:
-    return "api:" + _digest(request.headers.get("X-API-Key", ""))[:16]
-
-
-def _error(status: int, error: str, message: str):
-    body = jsonify(error=error, message=message)
-    body.status_code = status
-    return body
-
-
 @bp.route("/api/v1/dossier-tokens", methods=["POST"])
-@csrf.exempt
-@limiter.limit(lambda: current_app.config["DOSSIER_API_RATE_LIMIT"], key_func=_api_key_bucket, scope="dossier-api")
-# A wrong key gets a bucket of its own above, so wrong keys are also counted per address (a
-# right key never is: a neighbour's guessing must not hold up the one-stop software).
-@limiter.limit(lambda: current_app.config["DOSSIER_API_BAD_KEY_RATE_LIMIT"], scope="dossier-api-bad-key",
-               exempt_when=lambda: key_is_valid(request.headers.get("X-API-Key")))
+@api_key_required("dossiers")
 def dossier_tokens():
     """Issue receipt QR links for a list of dossiers at one service point."""
-    if not key_is_valid(request.headers.get("X-API-Key")):
-        response = _error(401, "unauthorized", "missing or invalid X-API-Key")
-        response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
-        return response
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) - {"service_point", "dossiers"}:
         return _error(400, "bad_request", "expected a JSON object with service_point and dossiers")
@@ -148,7 +102,7 @@ def dossier_tokens():
         return _error(400, "bad_dossier", f"each dossier must be a non-empty string of at most {DOSSIER_MAX_LENGTH} "
                                           "characters, or an object {code, procedure, field}")
     sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.code == code))
-    if sp is None:
+    if sp is None or not current_caller().may_see(sp.organisation):
         return _error(404, "unknown_service_point", "no service point with this code")
     if not sp.active:
         return _error(410, "inactive_service_point", "this service point is deactivated")

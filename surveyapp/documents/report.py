@@ -203,6 +203,7 @@ def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocu
                             "thay đổi là thực chất khi khoảng này không chứa 0.")))
     body.append(Paragraph(_("Trọng số theo số lượt phục vụ của từng điểm phục vụ trong từng tháng, khi có số "
                             "liệu; nếu không, các phiếu được tính như nhau.")))
+    body.extend(_weight_sources(report))
     subject = _("Kết quả đo lường sự hài lòng của người dân, tổ chức đối với sự phục vụ của %(scope)s %(period)s",
                 scope=report.scope_label, period=period)
     return FiledDocument(
@@ -211,6 +212,18 @@ def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocu
         signature=Signature(title=h.signer_title, name=h.signer_name, prefix=h.signer_prefix,
                             authority=h.signer_authority),
         managing_agency=h.managing_agency, title=_("BÁO CÁO"), language=lang)
+
+
+def _weight_sources(report: Report) -> list:
+    """The annex's lines on where each unit's weights came from: the one-stop software's dossier
+    counts where they exist, else the volumes officials entered (reports.volumes)."""
+    out = [Paragraph(_("Số lượt phục vụ của một điểm phục vụ trong một tháng là số hồ sơ tiếp nhận ghi trong phần "
+                       "mềm một cửa khi có hồ sơ; nếu không, là số lượt phục vụ do đơn vị nhập."))]
+    for s in report.sections:
+        if s.units:
+            out.append(Paragraph(_("Nguồn trọng số, %(title)s: %(units)s.", title=s.title, units="; ".join(
+                f"{u.label}: {u.weight_source_label}" for u in s.units))))
+    return out
 
 
 def header_from(org, f, *, number: str = "", symbol: str | None = None, agency: str | None = None,
@@ -236,15 +249,6 @@ def cases_on_time(report: Report) -> tuple[int, int] | None:
     if report.organisation_id is None:
         return None
     return on_time_share(report.filters.date_from, report.filters.date_to, org_ids=[report.organisation_id])
-
-
-def org_report(org, f, lang: str = "vi") -> Report:
-    """The report a báo cáo of ``org`` describes: the dashboard's, with Decision 766's indicator
-    per unit (the form, the command line and the scheduled reports share it)."""
-    from ..reports.decision766 import attach_indicator_766
-    from ..reports.model import build_report
-
-    return attach_indicator_766(build_report(org, f, lang=lang))
 
 
 def filed_filename(org, first: date, last: date, fmt: str) -> str:

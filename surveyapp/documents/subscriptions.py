@@ -218,13 +218,14 @@ def last_delivery(sub: ReportSubscription) -> ReportDelivery | None:
 
 def build_documents(sub: ReportSubscription, first: date, last: date, issued_on: date) -> list[tuple[str, str, bytes]]:
     """(file name, content type, bytes) of each format of the subscription's báo cáo."""
-    from .report import filed_bytes, filed_filename, header_from, org_report
+    from .report import filed_bytes, filed_filename, header_from
+    from ..reports.layout import upward_report
     from ..reports.filters import Filters
 
     org = sub.organisation
     f = Filters(first, last)
     with force_locale(sub.language):
-        report = org_report(org, f, sub.language)
+        report = upward_report(org, f, sub.language)
         header = header_from(org, f, symbol=sub.symbol, agency=sub.agency,
                              managing_agency=sub.managing_agency or "", place=sub.place or "", issued=issued_on,
                              signer_prefix=sub.signer_prefix or "", signer_authority=sub.signer_authority or "",

@@ -1,18 +1,20 @@
 """``POST /api/v1/dossiers``: the one-stop software sends dossier records in batches.
 
-Same key scheme as ``/api/v1/dossier-tokens`` (``X-API-Key`` against ``DOSSIER_API_KEYS``,
-hashed, constant time; CSRF-exempt; rate limited per key and wrong keys per address). A batch
+A key of purpose ``dossiers`` (:mod:`surveyapp.auth.apikeys`, as ``/api/v1/dossier-tokens``); a
+key scoped to an organisation stores records of its subtree's agencies only. A batch
 is stored whole or not at all: any bad record gives 422 with every error (index, field,
 message in Vietnamese). Re-sending a dossier updates it in place (by agency and MaHoSo).
 """
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import force_locale
 
 from .. import openapi
-from ..citizen.api import _api_key_bucket, _error, key_is_valid
-from ..extensions import csrf, db, limiter
+from ..auth.apikeys import OPENAPI_COMPONENTS as KEY_COMPONENTS
+from ..auth.apikeys import api_error as _error
+from ..auth.apikeys import api_key_required, current_caller
+from ..extensions import db
 from . import bp
 from .records import FIELDS, Resolver, parse_batch, write
 
@@ -62,7 +64,7 @@ OPENAPI_PATHS = {
     }
 }
 OPENAPI_COMPONENTS = {
-    "securitySchemes": {"DossierApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+    "securitySchemes": KEY_COMPONENTS["securitySchemes"],
     "schemas": {"DossierErrors": {"type": "object", "required": ["error", "errors"], "properties": {
         "error": {"type": "string"}, "message": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object", "required": ["index", "field", "message"],
@@ -74,16 +76,9 @@ openapi.register(OPENAPI_PATHS, OPENAPI_COMPONENTS)
 
 
 @bp.route("/api/v1/dossiers", methods=["POST"])
-@csrf.exempt
-@limiter.limit(lambda: current_app.config["DOSSIER_API_RATE_LIMIT"], key_func=_api_key_bucket, scope="dossier-records")
-@limiter.limit(lambda: current_app.config["DOSSIER_API_BAD_KEY_RATE_LIMIT"], scope="dossier-records-bad-key",
-               exempt_when=lambda: key_is_valid(request.headers.get("X-API-Key")))
+@api_key_required("dossiers")
 def put_dossiers():
     """Store a batch of dossier records, all or nothing."""
-    if not key_is_valid(request.headers.get("X-API-Key")):
-        response = _error(401, "unauthorized", "missing or invalid X-API-Key")
-        response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
-        return response
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or set(body) != {"dossiers"} or not isinstance(body["dossiers"], list) \
             or not body["dossiers"]:
@@ -92,7 +87,7 @@ def put_dossiers():
         return _error(400, "too_many_dossiers", f"at most {MAX_BATCH} dossiers per request")
     # The messages are for the one-stop software's operators: Vietnamese, whatever the browser.
     with force_locale("vi"):
-        rows, errors = parse_batch(body["dossiers"], Resolver())
+        rows, errors = parse_batch(body["dossiers"], Resolver(current_caller().organisation))
         if errors:
             response = jsonify(error="invalid_records", message="Có hồ sơ không hợp lệ; không hồ sơ nào được lưu.",
                                errors=[e.as_dict() for e in errors])

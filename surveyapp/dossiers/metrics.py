@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 import analysis.decision766 as d766
 
-from ..clock import day_bounds_utc, to_local
+from ..clock import day_bounds_utc
 from ..extensions import db
-from ..reports.filters import month_key
+from ..reports.filters import month_key, month_start_utc
 from ..models import Answer, Dossier, Organisation, Response, subtree_filter
 
 
@@ -105,13 +105,17 @@ def _volumes(column, ids, first: date, last: date) -> dict[tuple[int, int], int]
     if not ids:
         return {}
     start, end = period_bounds(first, last)
-    out: dict[tuple[int, int], int] = {}
-    rows = db.session.execute(sa.select(column, Dossier.received_at).where(
-        column.in_(ids), Dossier.received_at >= start, Dossier.received_at < end))
-    for unit, received in rows:
-        key = (int(unit), month_key(to_local(received).date()))
-        out[key] = out.get(key, 0) + 1
-    return out
+    # The database counts per unit and local month: each month's UTC start bounds a CASE
+    # branch, so no dossier row travels to Python (reports call this for every page).
+    keys = list(range(month_key(first), month_key(last) + 1))
+    month = sa.case(*((Dossier.received_at < month_start_utc(k + 1), k) for k in keys[:-1]), else_=keys[-1]) \
+        if len(keys) > 1 else sa.literal(keys[0])
+    # Grouped outside: PostgreSQL cannot match a CASE of bound parameters in GROUP BY.
+    cells = (sa.select(column.label("unit"), month.label("month"))
+             .where(column.in_(ids), Dossier.received_at >= start, Dossier.received_at < end).subquery())
+    rows = db.session.execute(sa.select(cells.c.unit, cells.c.month, sa.func.count())
+                              .group_by(cells.c.unit, cells.c.month))
+    return {(int(unit), int(m)): int(n) for unit, m, n in rows}
 
 
 def service_point_volumes(sp_ids, first: date, last: date) -> dict[tuple[int, int], int]:

@@ -12,34 +12,13 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..documents.report import filed_bytes, header_from, org_report
+from ..documents.report import filed_bytes, header_from
 from ..extensions import db
 from ..models import Organisation
 from .exports import inert
 from .filters import FilterError, parse_filters
-from .model import Report
+from .layout import CSV_HEADER, report_json, report_rows, upward_report
 from .rollups import refresh_rollups
-from .verdicts import TargetRef
-
-
-def pct(v: float | None, digits: int = 1) -> str:
-    return "–" if v is None else f"{v * 100:.{digits}f}%"
-
-
-def _target(target: TargetRef | None) -> list[str]:
-    return [target.label, target.origin_label] if target else ["", ""]
-
-
-def report_table_rows(report: Report) -> list[list[str]]:
-    """Flat rows for text, CSV and the CLI: one line per section and unit."""
-    rows = []
-    for s in report.sections:
-        rows.append([s.title, report.scope_label, pct(s.headline.estimate), pct(s.headline.low), pct(s.headline.high),
-                     str(s.headline.n), *_target(s.target), s.verdict.status])
-        for u in s.units:
-            rows.append([s.title, u.label, pct(u.estimate.estimate), pct(u.estimate.low), pct(u.estimate.high),
-                         str(u.estimate.n), *_target(u.target), u.verdict.status])
-    return rows
 
 
 @click.command("report")
@@ -85,7 +64,7 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
         f = parse_filters({"from": date_from, "to": date_to, "include_flagged": "1" if include_flagged else "0"})
     except FilterError as exc:
         raise click.BadParameter(str(exc)) from None
-    report = org_report(org, f, lang)
+    report = upward_report(org, f, lang)
     if fmt in ("docx", "pdf"):
         try:
             h = header_from(org, f, **header)
@@ -96,17 +75,18 @@ def _report_command(org_code, date_from, date_to, fmt, include_flagged, lang, ou
             fh.write(data)
         click.echo(f"{out_path}: {len(data)} bytes")
         return
-    header = ["survey", "unit", "index", "low", "high", "n", "target", "target_source", "status"]
+    # json and csv: the upward layout of docs/REPORTING.md; table: its first nine columns.
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     elif fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows([inert(v) for v in row] for row in report_table_rows(report))
+        writer.writerow(CSV_HEADER)
+        writer.writerows([inert(v) for v in row] for row in report_rows(report))
         click.echo(out.getvalue(), nl=False)
     else:
-        rows = [header] + report_table_rows(report)
+        header = CSV_HEADER[:9]
+        rows = [header] + [row[:9] for row in report_rows(report)]
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         click.echo(f"{report.scope_label} ({org.code}) {f.date_from} – {f.date_to}")
         for r in rows:

@@ -24,9 +24,9 @@ from ..extensions import db
 from ..models import Organisation, Questionnaire, ServicePoint, Target
 from .estimates import LEVEL, Cells, Estimate, estimate_by, layout_for
 from .filters import Filters, month_label
-from .queries import fetch_volumes
 from .rollups import fetch_respondents
 from .verdicts import TargetRef, Verdict, judge, resolve_target, target_sector
+from .volumes import SOURCE_LABELS, source_of, weighting_volumes
 
 INDICATOR_LABELS = {
     "composite": _l("Chỉ số hài lòng tổng hợp"),
@@ -54,6 +54,14 @@ class Row:
     # Decision 766's dossier-based indicator (units only; None where no dossiers): see
     # reports.decision766.attach_indicator_766.
     indicator_766: dict | None = None
+    # Units: the organisation's or service point's code, and where its weights came from
+    # (reports.volumes: "dossiers", "entered", "mixed", or "none" when not weighted).
+    code: str | None = None
+    weight_source: str | None = None
+
+    @property
+    def weight_source_label(self) -> str:
+        return str(SOURCE_LABELS[self.weight_source]) if self.weight_source else ""
 
 
 @dataclass
@@ -76,6 +84,11 @@ class Section:
     units: list[Row]
     channels: list[Row]
     items: list[Row] = field(default_factory=list)
+    weight_source: str = "none"  # of the headline, as on units
+
+    @property
+    def weight_source_label(self) -> str:
+        return str(SOURCE_LABELS[self.weight_source])
 
     @property
     def below(self) -> list[Row]:
@@ -142,7 +155,7 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
     if service_point is not None:
         data = data.only_sp(service_point.id)
     sp_ids = data.sp_ids()
-    volumes = fetch_volumes(sp_ids, f)
+    volumes, volume_sources = weighting_volumes(sp_ids, f)
     targets = list(db.session.scalars(sa.select(Target).options(selectinload(Target.organisation))))
     sps = {sp.id: sp for sp in db.session.scalars(sa.select(ServicePoint).where(ServicePoint.id.in_(
         [int(i) for i in sp_ids])))} if sp_ids.size else {}
@@ -158,7 +171,8 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
         unit_of_sp, unit_meta = _units(root, sps, lang)
     else:
         unit_of_sp = {service_point.id: ("sp", service_point.id)}
-        unit_meta = {("sp", service_point.id): (_name(service_point, lang), "service_point", service_point.organisation)}
+        unit_meta = {("sp", service_point.id): (_name(service_point, lang), "service_point", service_point.organisation,
+                                                service_point.code)}
     for qid in sorted(qids, key=lambda i: (questionnaires[i].sector, questionnaires[i].indicator != "quick", i)):
         q = questionnaires[qid]
         lay = layout_for(q)
@@ -183,7 +197,7 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
             for k, e in sorted(estimate_by(cur, lay, cur.kiosk.astype(np.int64), volumes).items()):
                 ch = "kiosk" if k else "qr"
                 channels.append(Row(ch, str(CHANNEL_LABELS[ch]), e, judge(e, target)))
-        units = _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f)
+        units = _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f, volume_sources, weighted)
         items = []
         if with_items and len(cur):
             texts = {x.code: x.text(lang) for x in q.questions}
@@ -195,7 +209,7 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
             indicator_label=str(INDICATOR_LABELS.get(lay.indicator, lay.indicator)), sector=q.sector,
             headline=head, target=target, verdict=judge(head, target), weighted=weighted,
             previous=prev_head, change=_change(head, prev_head), aspects=aspects, trend=trend, units=units,
-            channels=channels, items=items,
+            channels=channels, items=items, weight_source=source_of(cur.sp, cur.month, volume_sources, weighted),
         ))
     if service_point is not None:
         label, code, org_id = _name(service_point, lang), service_point.code, service_point.organisation_id
@@ -244,16 +258,16 @@ def _units(root: Organisation | None, sps: dict[int, ServicePoint], lang: str):
         chain = org.ancestor_ids()
         if root is not None and org.id == root.id:
             key = ("sp", sp_id)
-            meta[key] = (_name(sp, lang), "service_point", org)
+            meta[key] = (_name(sp, lang), "service_point", org, sp.code)
         else:
             child_id = chain[root_depth] if root is not None else chain[0]
             key = ("org", child_id)
-            meta[key] = (_name(orgs[child_id], lang), "organisation", orgs[child_id])
+            meta[key] = (_name(orgs[child_id], lang), "organisation", orgs[child_id], orgs[child_id].code)
         unit_of_sp[sp_id] = key
     return unit_of_sp, meta
 
 
-def _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f) -> list[Row]:
+def _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f, sources, weighted) -> list[Row]:
     keys = sorted(unit_meta, key=lambda k: (k[0], unit_meta[k][0]))
     index = {k: i for i, k in enumerate(keys)}
 
@@ -262,15 +276,18 @@ def _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f) ->
         sps, inverse = np.unique(r.sp, return_inverse=True)
         return np.asarray([lookup[int(s)] for s in sps], dtype=np.int64)[inverse.ravel()]
 
-    now = estimate_by(cur, lay, coded(cur), volumes) if len(cur) else {}
+    cur_codes = coded(cur) if len(cur) else np.zeros(0, dtype=np.int64)
+    now = estimate_by(cur, lay, cur_codes, volumes) if len(cur) else {}
     before = estimate_by(prev, lay, coded(prev), volumes) if len(prev) else {}
     rows = []
     for i, k in enumerate(keys):
         if i not in now:
             continue
-        label, kind, org = unit_meta[k]
+        label, kind, org, code = unit_meta[k]
         target = resolve_target(targets, lay.indicator, org, target_sector(q, org, f), f.date_to)
         e = now[i]
+        mine = cur_codes == i
         rows.append(Row(k[1], label, e, judge(e, target), kind=kind, target=target, previous=before.get(i),
-                        change=_change(e, before.get(i)), funnel=_funnel(e, target)))
+                        change=_change(e, before.get(i)), funnel=_funnel(e, target), code=code,
+                        weight_source=source_of(cur.sp[mine], cur.month[mine], sources, weighted)))
     return rows

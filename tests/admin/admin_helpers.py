@@ -13,6 +13,7 @@ from surveyapp.models import (
     Alert,
     AlertRule,
     Answer,
+    ApiKey,
     AuditEvent,
     Case,
     KioskDevice,
@@ -62,6 +63,7 @@ class Side:
     webhook: Webhook | None = None
     outbox_item: OutboxItem | None = None
     report_subscription: ReportSubscription | None = None
+    api_key: ApiKey | None = None
 
 
 @dataclass
@@ -113,7 +115,11 @@ def make_side(province: Organisation, code: str, name: str, standard) -> Side:
                                   dedupe_key=f"test:{code}", webhook=side.webhook, organisation_id=org.id)
     side.report_subscription = ReportSubscription(organisation=org, period_kind="month", signer_title="Chủ tịch",
                                                   starts_on=date(2026, 1, 1), recipients=[side.manager])
-    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item, side.report_subscription])
+    # A report key of the commune (its secret is of no use here: only its row is looked at).
+    side.api_key = ApiKey(organisation=org, scope="reports", name=f"Cổng dữ liệu {name}", prefix=code.lower()[:16],
+                          key_hash="0" * 64)
+    db.session.add_all([side.alert_rule, side.alert, side.webhook, side.outbox_item, side.report_subscription,
+                        side.api_key])
     return side
 
 

@@ -35,6 +35,7 @@ ARGUMENTS = {
     "comment_id": lambda s: s.comment.id,
     "case_id": lambda s: s.case.id,
     "subscription_id": lambda s: s.report_subscription.id,
+    "key_id": lambda s: s.api_key.id,
 }
 # Text that only side B's pages contain.
 FOREIGN = ("Bắc Sơn", "XA-BAC", "ql-xa-bac", "xem-xa-bac", "qt-xa-bac")
@@ -136,7 +137,7 @@ def _state(world):
     subscriptions = db.session.execute(sa.select(ReportSubscription.id, ReportSubscription.active)
                                        .where(ReportSubscription.organisation_id == b.org.id)).all()
     return (subscriptions, b.org.active, b.org.name, world.province.active, b.sp.active, b.sp.name, b.survey.status, b.device.revoked_at,
-            b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, b.case.state, b.case.assignee_id, accounts,
+            b.device.name, b.target.value, b.questionnaire.title_vi, b.comment.handled_at, b.case.state, b.case.assignee_id, b.api_key.revoked_at, accounts,
             [(t.value, t.operator) for t in sector], [(q.title_vi, len(q.questions)) for q in standard])
 
 

@@ -97,7 +97,7 @@ def test_unlock_user_lifts_the_address_locks(runner, world, client, auth):
 
 
 def test_wrong_api_keys_are_throttled_per_address(make_app, world):
-    app = make_app(RATELIMIT_ENABLED=True, DOSSIER_API_KEYS="khoa-dung", DOSSIER_API_BAD_KEY_RATE_LIMIT="3 per minute")
+    app = make_app(RATELIMIT_ENABLED=True, DOSSIER_API_KEYS="khoa-dung", API_BAD_KEY_RATE_LIMIT="3 per minute")
     client = app.test_client()
 
     def post(key: str, address: str = ATTACKER):

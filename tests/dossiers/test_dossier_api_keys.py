@@ -1,0 +1,57 @@
+"""The dossier APIs with keys scoped to an organisation: records and tokens of its subtree only."""
+from __future__ import annotations
+
+from flask import current_app
+
+from surveyapp.auth.apikeys import create_key
+from surveyapp.extensions import db
+from surveyapp.models import ServicePoint
+
+from .conftest import build_province, dossiers, record
+
+
+def key_for(org, scope="dossiers") -> str:
+    with current_app.test_request_context():
+        _row, key = create_key(org, scope, "Phần mềm một cửa")
+    db.session.commit()
+    return key
+
+
+def test_a_scoped_key_stores_and_issues_only_inside_its_subtree(app):
+    kh = build_province()
+    finance_counter = ServicePoint(organisation=kh.finance, name="Quầy Tài chính", code="quaytc0001")
+    db.session.add(finance_counter)
+    db.session.commit()
+    client = app.test_client()
+    justice = {"X-API-Key": key_for(kh.justice)}
+
+    ok = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-1", service_point=kh.counter.code)]},
+                     headers=justice)
+    assert ok.status_code == 200 and ok.json["created"] == 1
+    # Another agency's dossier in the batch: refused by name, and nothing of the batch stored.
+    mixed = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-2"), record("HS-3", agency="STC")]},
+                        headers=justice)
+    assert mixed.status_code == 422
+    assert [(e["index"], e["field"]) for e in mixed.json["errors"]] == [(1, "MaCoQuan")]
+    assert "trong phạm vi" in mixed.json["errors"][0]["message"]
+    assert [d.code for d in dossiers()] == ["HS-1"]
+
+    body = {"service_point": kh.counter.code, "dossiers": ["HS-1"]}
+    assert client.post("/api/v1/dossier-tokens", json=body, headers=justice).status_code == 200
+    other = client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter.code}, headers=justice)
+    assert other.status_code == 404 and other.json["error"] == "unknown_service_point"
+
+    # The province's key covers both departments.
+    province = {"X-API-Key": key_for(kh.province)}
+    assert client.post("/api/v1/dossiers", json={"dossiers": [record("HS-3", agency="STC")]},
+                       headers=province).status_code == 200
+    assert client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter.code},
+                       headers=province).status_code == 200
+    # A report key posts nothing; a key of a deactivated organisation is no key.
+    reports = {"X-API-Key": key_for(kh.justice, "reports")}
+    assert client.post("/api/v1/dossiers", json={"dossiers": [record("HS-4")]}, headers=reports).status_code == 403
+    kh.justice.active = False
+    db.session.commit()
+    r = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-4")]}, headers=justice)
+    assert r.status_code == 401 and r.json["message"].startswith("Thiếu khóa API")
+    assert sorted(d.code for d in dossiers()) == ["HS-1", "HS-3"]
