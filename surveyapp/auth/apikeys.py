@@ -28,6 +28,7 @@ from flask import current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import audit
 from ..clock import now_utc
 from ..extensions import csrf, db, limiter
 from ..models import API_KEY_SCOPES, ApiKey, Organisation, User
@@ -84,7 +85,6 @@ def digest(key: str) -> str:
 def create_key(org: Organisation, scope: str, name: str, by: User | None = None) -> tuple[ApiKey, str]:
     """A new key of ``org`` for ``scope``: (the row, the key to show once). Audited; not committed.
     Who may do it is the caller's check (the organisation inside the user's scope, a write role)."""
-    from ..admin import audit  # admin's package imports every workspace view, which import this module
 
     name = (name or "").strip()
     if scope not in SCOPES:
@@ -101,7 +101,6 @@ def create_key(org: Organisation, scope: str, name: str, by: User | None = None)
 
 def revoke_key(row: ApiKey) -> bool:
     """Revoke ``row`` at once; False when it already was. Audited; not committed."""
-    from ..admin import audit  # as in create_key
 
     if row.revoked_at is not None:
         return False

@@ -13,8 +13,8 @@ from surveyapp.extensions import db
 from surveyapp.models import ApiKey, AuditEvent
 
 
-def test_a_manager_makes_a_key_for_its_subtree_sees_it_once_and_revokes_it(app, world, as_user):
-    client = as_user(world.a.manager)
+def test_a_manager_makes_a_key_for_its_subtree_sees_it_once_and_revokes_it(app, world, auth):
+    client = auth.client_for(world.a.manager)
     form = client.get("/admin/api-keys/new").get_data(as_text=True)
     assert world.a.org.code in form and world.a.child.code in form
     assert "XA-BAC" not in form and f"({world.province.code})" not in form
@@ -40,12 +40,12 @@ def test_a_manager_makes_a_key_for_its_subtree_sees_it_once_and_revokes_it(app, 
         AuditEvent.action == "api_key.revoke")) == 1
 
 
-def test_nothing_of_another_commune_and_nothing_for_viewers(app, world, as_user):
+def test_nothing_of_another_commune_and_nothing_for_viewers(app, world, auth):
     with current_app.test_request_context():
         theirs, _key = create_key(world.b.org, "reports", "Hệ thống xã Bắc Sơn")
     db.session.commit()
     events, keys = audit_count(), db.session.scalar(sa.select(sa.func.count()).select_from(ApiKey))
-    client = as_user(world.a.manager)
+    client = auth.client_for(world.a.manager)
     assert "Hệ thống xã Bắc Sơn" not in client.get("/admin/api-keys").get_data(as_text=True)
     assert client.get(f"/admin/api-keys/{theirs.id}/revoke").status_code == 404
     assert client.post(f"/admin/api-keys/{theirs.id}/revoke").status_code == 404
@@ -55,7 +55,7 @@ def test_nothing_of_another_commune_and_nothing_for_viewers(app, world, as_user)
     bad_scope = client.post("/admin/api-keys/new", data={"organisation_id": world.a.org.id, "scope": "admin",
                                                          "name": "x"})
     assert bad_scope.status_code == 422
-    viewer = as_user(world.a.viewer)
+    viewer = auth.client_for(world.a.viewer)
     assert viewer.get("/admin/api-keys").status_code == 403
     assert viewer.post("/admin/api-keys/new", data={"organisation_id": world.a.org.id, "scope": "reports",
                                                     "name": "x"}).status_code == 403
