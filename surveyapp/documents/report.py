@@ -16,6 +16,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..i18n import percent
 from ..reports.model import Report, Section
 from .decree30 import FiledDocument, Heading, Paragraph, Signature, Table
 
@@ -45,12 +46,7 @@ class FiledHeader:
         return f"Số: {self.number or '…'}/{symbol}"
 
 
-def pct(v: float | None, language: str = "vi", digits: int = 1) -> str:
-    """"89,1%" in Vietnamese (comma decimal), "89.1%" in English; "–" when undefined."""
-    if v is None:
-        return "–"
-    text = f"{v * 100:.{digits}f}"
-    return (text.replace(".", ",") if language == "vi" else text) + "%"
+pct = percent
 
 
 def points(v: float, language: str = "vi") -> str:
