@@ -69,25 +69,27 @@ class Chart:
     header: list[str]
     rows: list[list[str]]
     summary: str  # the image's alt text: what it shows, in one sentence
-    draw: Callable[[Figure], None] = field(repr=False)
+    draw: Callable[[Figure, bool], None] = field(repr=False)
     height_in: float = 3.6
     width_in: float = WIDTH_IN
 
-    def _figure(self) -> Figure:
+    def _figure(self, titled: bool) -> Figure:
         fig = Figure(figsize=(self.width_in, self.height_in), dpi=100, layout="constrained")
-        self.draw(fig)
+        self.draw(fig, titled)
         return fig
 
     def svg(self) -> bytes:
+        """For the screen: the title drawn in the picture (the page's caption is for screen readers)."""
         with matplotlib.rc_context(RC):
             buf = io.BytesIO()
-            self._figure().savefig(buf, format="svg", metadata={"Date": None})
+            self._figure(True).savefig(buf, format="svg", metadata={"Date": None})
         return buf.getvalue()
 
-    def png(self, dpi: int = 200) -> bytes:
+    def png(self, dpi: int = 200, titled: bool = False) -> bytes:
+        """For documents: without the title, which the document's numbered caption carries."""
         with matplotlib.rc_context(RC):
             buf = io.BytesIO()
-            self._figure().savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+            self._figure(titled).savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
         return buf.getvalue()
 
 
@@ -159,9 +161,10 @@ def _forest(kind: str, title: str, first_col: str, rows: list[Row], section: Sec
         table.append(line)
     shown = [r for r in rows if r.estimate.defined]
 
-    def draw(fig: Figure) -> None:
+    def draw(fig: Figure, titled: bool = True) -> None:
         ax = fig.add_subplot()
-        _title(ax, title)
+        if titled:
+            _title(ax, title)
         y = np.arange(len(shown))[::-1]
         lo, hi = _limits(shown, section)
         statuses = set()
@@ -262,9 +265,10 @@ def trend_band(section: Section, lang: str) -> Chart:
     header, rows = _trend_table(section, lang)
     title = _("%(title)s: diễn biến theo tháng", title=section.title)
 
-    def draw(fig: Figure) -> None:
+    def draw(fig: Figure, titled: bool = True) -> None:
         ax = fig.add_subplot()
-        _title(ax, title)
+        if titled:
+            _title(ax, title)
         handles = _draw_trend(ax, section, lang, small=False)
         labels = [r.label for r in section.trend]
         step = max(1, len(labels) // 12)
@@ -289,7 +293,7 @@ def trend_spark(section: Section, lang: str) -> Chart:
     else:
         summary = _("Chưa có số liệu theo tháng.")
 
-    def draw(fig: Figure) -> None:
+    def draw(fig: Figure, titled: bool = True) -> None:
         ax = fig.add_subplot()
         _draw_trend(ax, section, lang, small=True)
         ax.set_xticks([])
@@ -337,9 +341,10 @@ def funnel(section: Section, lang: str) -> Chart:
     style = {"below998": (VERMILLION, "s"), "below95": (ORANGE, "D"), "inside": (GREY, "o"),
              "above95": (SKY, "^"), "above998": (BLUE, "^")}
 
-    def draw(fig: Figure) -> None:
+    def draw(fig: Figure, titled: bool = True) -> None:
         ax = fig.add_subplot()
-        _title(ax, title)
+        if titled:
+            _title(ax, title)
         if not units or section.target is None:
             return
         n = np.array([max(u.estimate.n_eff or u.estimate.n, 1) for u in units], dtype=float)

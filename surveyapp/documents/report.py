@@ -18,9 +18,11 @@ from flask_babel import gettext as _
 
 from ..i18n import percent
 from ..reports.model import Report, Section
-from .decree30 import FiledDocument, Heading, Paragraph, Signature, Table
+from .. import charts
+from .decree30 import Figure, FiledDocument, Heading, Paragraph, Signature, Table
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+FIGURE_MM = 155  # inside the Decree 30 text width (210 − 30 − 15 mm)
 
 
 @dataclass
@@ -110,6 +112,12 @@ def _change_sentence(s: Section, lang: str) -> str | None:
              "có thể chỉ do ngẫu nhiên, chưa thể coi là thay đổi thực sự.", before=before, p=points(d, lang))
 
 
+def chart_figure(kind: str, s: Section, lang: str, number: int) -> Figure:
+    """A chart of the dashboard, drawn by the same module from the same section, as a numbered figure."""
+    chart = charts.build(kind, s, lang)
+    return Figure(chart.png(), _("Hình %(n)s. %(title)s", n=number, title=chart.title), width_mm=FIGURE_MM)
+
+
 def _section_paragraphs(s: Section, lang: str) -> list:
     e = s.headline
     out = [Heading(s.title)]
@@ -180,13 +188,19 @@ def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocu
         body.append(Paragraph(_("Trong kỳ có %(due)s phản ánh, kiến nghị đến hạn xử lý; %(ok)s phản ánh được "
                                 "xử lý đúng hạn (%(share)s).", due=cases[1], ok=cases[0],
                                 share=pct(cases[0] / cases[1], lang))))
+    figures = 0
     for s in report.sections:
         body.extend(_section_paragraphs(s, lang))
+        if len(s.trend) > 1:
+            figures += 1
+            body.append(chart_figure("trend", s, lang, figures))
     body.append(Heading(_("II. SỐ LIỆU CHI TIẾT")))
     n = 0
     for s in report.sections:
         if s.units:
             n += 1
+            figures += 1
+            body.append(chart_figure("units", s, lang, figures))
             body.append(unit_table(s, lang, n))
     body.append(Heading(_("III. PHỤ LỤC: PHƯƠNG PHÁP")))
     body.append(Paragraph(_("Khoảng giá trị của mỗi chỉ số là khoảng tin cậy 95% (khoảng Wilson cho tỷ lệ, "
