@@ -41,6 +41,7 @@ VERDICT_STYLE = {
 }
 WIDTH_IN = 7.2  # 720 px at 100 dpi on screen; scaled to the text width in documents
 LABEL_CHARS = 34
+MAX_NAMED = 12  # outlying units named on a funnel plot
 
 # Text stays text in the SVG (searchable, crisp, the page's font); labels are data, never math.
 RC = {
@@ -72,9 +73,12 @@ class Chart:
     draw: Callable[[Figure, bool], None] = field(repr=False)
     height_in: float = 3.6
     width_in: float = WIDTH_IN
+    # Constrained layout measures every text twice: the long forest plots set their margins
+    # themselves instead.
+    layout: str | None = "constrained"
 
     def _figure(self, titled: bool) -> Figure:
-        fig = Figure(figsize=(self.width_in, self.height_in), dpi=100, layout="constrained")
+        fig = Figure(figsize=(self.width_in, self.height_in), dpi=100, layout=self.layout)
         self.draw(fig, titled)
         return fig
 
@@ -167,25 +171,30 @@ def _forest(kind: str, title: str, first_col: str, rows: list[Row], section: Sec
             _title(ax, title)
         y = np.arange(len(shown))[::-1]
         lo, hi = _limits(shown, section)
-        statuses = set()
-        own_targets = False
+        statuses: dict[str, list[int]] = {}
+        own: list[tuple[float, float]] = []
+        for i, r in enumerate(shown):
+            statuses.setdefault(r.verdict.status if with_verdict else "no_target", []).append(i)
+        # One artist per verdict for the bars and one for the dots: drawing stays fast with many units.
+        for status, idx in statuses.items():
+            colour, marker, _symbol = VERDICT_STYLE[status]
+            rows = [shown[i].estimate for i in idx]
+            ax.hlines(y[idx], [e.low * 100 for e in rows], [e.high * 100 for e in rows], color=colour, linewidth=2.2)
+            ax.plot([e.estimate * 100 for e in rows], y[idx], marker=marker, color=colour, markersize=7,
+                    markeredgecolor="black", markeredgewidth=0.6, linestyle="none")
         for yi, r in zip(y, shown):
             e = r.estimate
-            status = r.verdict.status if with_verdict else "no_target"
-            colour, marker, symbol = VERDICT_STYLE[status]
-            statuses.add(status)
-            ax.plot([e.low * 100, e.high * 100], [yi, yi], color=colour, linewidth=2.2, solid_capstyle="butt")
-            ax.plot([e.estimate * 100], [yi], marker=marker, color=colour, markersize=7, markeredgecolor="black",
-                    markeredgewidth=0.6, linestyle="none")
             right = e.high * 100
             target = r.target or section.target
             if with_verdict and target is not None and section.target is not None and target.value != section.target.value:
-                ax.plot([target.value * 100], [yi], marker="|", color="black", markersize=14, markeredgewidth=1.6,
-                        linestyle="none")
+                own.append((target.value * 100, yi))
                 right = max(right, target.value * 100)
-                own_targets = True
-            text = percent(e.estimate, lang) + (f" {symbol}" if with_verdict else "")
-            ax.annotate(text, (right, yi), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8.5)
+            symbol = VERDICT_STYLE[r.verdict.status][2]
+            ax.text(right, yi, "  " + percent(e.estimate, lang) + (f" {symbol}" if with_verdict else ""),
+                    va="center", fontsize=8.5)
+        own_targets = bool(own)
+        if own:
+            ax.plot(*zip(*own), marker="|", color="black", markersize=14, markeredgewidth=1.6, linestyle="none")
         handles = []
         if section.target is not None:
             ax.axvline(section.target.value * 100, color="black", linestyle="--", linewidth=1.2)
@@ -194,7 +203,7 @@ def _forest(kind: str, title: str, first_col: str, rows: list[Row], section: Sec
             handles.append(Line2D([], [], color="black", marker="|", markersize=12, markeredgewidth=1.6,
                                   linestyle="none", label=_("Chỉ tiêu riêng của đơn vị")))
         if with_verdict:
-            handles += _verdict_handles(statuses)
+            handles += _verdict_handles(set(statuses))
         ax.set_yticks(y, [_short(r.label) for r in shown])
         ax.set_ylim(-0.7, len(shown) - 0.3)
         ax.set_xlim(lo, hi + (hi - lo) * 0.14)
@@ -203,11 +212,18 @@ def _forest(kind: str, title: str, first_col: str, rows: list[Row], section: Sec
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
         ax.set_xlabel(_("Chỉ số (dấu chấm) và khoảng tin cậy 95% (thanh ngang)"))
+        legend_rows = -(-len(handles) // 3)
         if handles:
-            fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3))
+            fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 3))
+        # Margins in inches: the longest name on the left, the title above, axis label and legend below.
+        longest = max((len(_short(r.label)) for r in shown), default=10)
+        left = min(0.46, (0.25 + 0.085 * longest) / WIDTH_IN)
+        top_in, bottom_in = (0.5 if titled else 0.15), 0.75 + 0.22 * legend_rows
+        fig.subplots_adjust(left=left, right=0.95, top=1 - top_in / height, bottom=bottom_in / height)
 
-    height = 1.6 + 0.3 * max(len(shown), 2) + (0.35 if with_verdict else 0)
-    return Chart(kind, title, header, table, summary, draw, height)
+    rows_in = 0.3 * max(len(shown), 2)
+    height = rows_in + 0.5 + 0.75 + 0.22 * 2 + 0.1
+    return Chart(kind, title, header, table, summary, draw, height, layout=None)
 
 
 def units_forest(section: Section, lang: str) -> Chart:
@@ -358,21 +374,25 @@ def funnel(section: Section, lang: str) -> Chart:
         ax.plot(ns, lo998 * 100, color="black", linestyle=":", linewidth=1.2)
         ax.plot(ns, hi998 * 100, color="black", linestyle=":", linewidth=1.2)
         ax.axhline(section.target.value * 100, color="black", linewidth=1.2)
-        for u, x in zip(units, n):
-            pos = _funnel_position(u, limits[id(u)])
-            colour, marker = style[pos]
-            y = u.estimate.estimate * 100
-            ax.plot([x], [y], marker=marker, color=colour, markeredgecolor="black", markeredgewidth=0.5,
-                    markersize=7, linestyle="none")
-            if pos != "inside":
-                # Labels point inwards, so that they stay inside the axes.
-                left = np.log(x) > (np.log(4) + np.log(top)) / 2
-                ax.annotate(_short(u.label), (x, y), xytext=(-6 if left else 6, 0), textcoords="offset points",
-                            fontsize=8, va="center", ha="right" if left else "left")
+        positions = [_funnel_position(u, limits[id(u)]) for u in units]
+        ys = np.array([u.estimate.estimate * 100 for u in units])
+        for pos, (colour, marker) in style.items():
+            mask = np.array([p == pos for p in positions])
+            if mask.any():
+                ax.plot(n[mask], ys[mask], marker=marker, color=colour, markeredgecolor="black", markeredgewidth=0.5,
+                        markersize=7, linestyle="none")
+        middle = (np.log(4) + np.log(top)) / 2
+        # The farthest outliers are named (outside 99.8% first), a dozen at most: the table names all.
+        rank = {"below998": 0, "above998": 0, "below95": 1, "above95": 1}
+        named = sorted((i for i, p in enumerate(positions) if p != "inside"),
+                       key=lambda i: (rank[positions[i]], -abs(ys[i] - section.target.value * 100) * np.sqrt(n[i])))
+        for i in named[:MAX_NAMED]:
+            left = np.log(n[i]) > middle  # labels point inwards, so that they stay inside the axes
+            ax.annotate(_short(units[i].label), (n[i], ys[i]), xytext=(-6 if left else 6, 0), textcoords="offset points",
+                        fontsize=8, va="center", ha="right" if left else "left")
         ax.set_xscale("log")
         ax.set_xlim(4, top)
-        ys = [u.estimate.estimate * 100 for u in units] + list(lo998[ns >= n.min()] * 100)
-        ax.set_ylim(max(0, min(ys) - 3), 100.5)
+        ax.set_ylim(max(0, min(list(ys) + list(lo998[ns >= n.min()] * 100)) - 3), 100.5)
         _axis_pct(ax, "y", lang)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.set_xlabel(_("Số phiếu hiệu dụng (thang log)"))
@@ -385,11 +405,12 @@ def funnel(section: Section, lang: str) -> Chart:
         ] + [Line2D([], [], color=style[p][0], marker=style[p][1], markeredgecolor="black", markeredgewidth=0.5,
                     linestyle="none", label=str(where[p]))
                     for p in style if any(_funnel_position(u, limits[id(u)]) == p for u in units)]
-        fig.legend(handles=handles, loc="outside lower center", ncol=3)
+        fig.legend(handles=handles, loc="lower center", ncol=3)
+        fig.subplots_adjust(left=0.09, right=0.97, top=1 - (0.5 if titled else 0.15) / 4.4, bottom=1.25 / 4.4)
 
     return Chart("funnel", title, header, rows,
                  _("Biểu đồ phễu: chỉ số các đơn vị theo số phiếu, với giới hạn 95% và 99,8% quanh chỉ tiêu; "
-                   "đơn vị nằm ngoài giới hạn được ghi tên; số liệu ở bảng kèm theo."), draw, 4.4)
+                   "đơn vị nằm ngoài giới hạn được ghi tên; số liệu ở bảng kèm theo."), draw, 4.4, layout=None)
 
 
 BUILDERS: dict[str, Callable[[Section, str], Chart]] = {
