@@ -50,6 +50,14 @@ def current_language() -> str:
         return "vi"
 
 
+def percent(value: float | None, language: str = "vi", digits: int = 1) -> str:
+    """A share as a percentage: "89,1%" in Vietnamese (decimal comma), "89.1%" in English, "–" when undefined."""
+    if value is None:
+        return "–"
+    text = f"{value * 100:.{digits}f}"
+    return (text.replace(".", ",") if language == "vi" else text) + "%"
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
 

@@ -6,24 +6,19 @@ URL so that any view can be bookmarked and shared.
 """
 from __future__ import annotations
 
-import re
 import time
 
-import numpy as np
-import pygal
-from pygal.style import Style
 import sqlalchemy as sa
 from flask import Response as HttpResponse
 from flask import abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 
-import analysis
-
-from .. import clock
-from ..i18n import current_language
+from .. import charts, clock
+from ..i18n import current_language, percent
 from ..auth.scope import (
     READ_ROLES,
     WRITE_ROLES,
@@ -149,14 +144,41 @@ def _sorted_units(section: Section) -> list[Row]:
     return sorted(section.units, key=SORT_KEYS[key], reverse=request.args.get("dir") == "desc")
 
 
+# The details sit behind tabs, each its own URL (?tab=), so that they work without JavaScript and
+# can be bookmarked; a tab other than the overview shows one questionnaire (?section=).
+TAB_LABELS = {
+    "overview": _l("Tổng quan"),
+    "units": _l("Đơn vị"),
+    "items": _l("Các câu hỏi"),
+    "aspects": _l("Khía cạnh"),
+    "trend": _l("Theo tháng"),
+    "channels": _l("Theo kênh"),
+    "funnel": _l("Biểu đồ phễu"),
+}
+ORGANISATION_TABS = ("overview", "units", "aspects", "trend", "channels", "funnel")
+POINT_TABS = ("overview", "items", "aspects", "trend", "channels")
+TAB_CHART = {"units": "units", "aspects": "aspects", "trend": "trend", "channels": "channels", "funnel": "funnel"}
+
+
 def _render_report(org: Organisation | None, sp: ServicePoint | None = None):
     f = _filters()
     report = _report(org, f, sp, with_items=sp is not None)
     scope_args = {"point": sp.id} if sp else ({"org": org.id} if org is not None and org != _home_root() else {})
+    tabs = POINT_TABS if sp else ORGANISATION_TABS
+    tab = request.args.get("tab", "overview")
+    if tab not in tabs:
+        tab = "overview"
+    section = None
+    if tab != "overview" and report.sections:
+        qid = request.args.get("section", type=int)
+        section = next((s for s in report.headlines if s.questionnaire_id == qid), report.headlines[0])
+    chart = charts.build(TAB_CHART[tab], section, current_language()) if section and tab in TAB_CHART else None
     return render_template(
         "reports/dashboard.html", report=report, filters=f, f_args=f.args(), scope_args=scope_args,
         org=org, point=sp, sectors=SECTORS, surveys=_survey_choices(), sorted_units=_sorted_units,
         crumbs=_breadcrumbs(org, sp), sort=request.args.get("sort", "index"), sort_dir=request.args.get("dir", "asc"),
+        tabs=[(t, str(TAB_LABELS[t])) for t in tabs], tab=tab, section=section, chart=chart,
+        spark=lambda s: charts.build("spark", s, current_language()),
     )
 
 
@@ -257,91 +279,44 @@ def comments():
 
 
 # ---------------------------------------------------------------------------------------------
-# Charts: SVG drawn on the server by pygal, readable in black and white.
+# Charts: SVG from surveyapp.charts, drawn once per report and kind, then served from a cache.
 
 
-def _chart_style():
-    return Style(
-        background="white", plot_background="white", foreground="#111", foreground_strong="#000",
-        foreground_subtle="#555", colors=("#000000", "#444444", "#777777", "#999999", "#222222", "#666666"),
-        font_family="DejaVu Sans, Arial, sans-serif", label_font_size=12, major_label_font_size=12,
-        legend_font_size=12, title_font_size=14, value_font_size=11, tooltip_font_size=11,
-    )
-
-
-def _svg(chart) -> HttpResponse:
-    # pygal always writes its tooltip configuration as a <script>: useless in an image, so dropped.
-    svg = re.sub(r"<script\b.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
-    resp = HttpResponse(svg, mimetype="image/svg+xml")
-    # The SVG is shown through <img>: no script can run; its own <style> must apply.
-    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    resp.headers["Cache-Control"] = "private, max-age=60"
-    return resp
-
-
-def _base_chart(cls, title: str, **extra):
-    return cls(style=_chart_style(), js=[], disable_xml_declaration=True, explicit_size=True, width=720,
-               height=360, title=title, print_values=False, show_legend=True, legend_at_bottom=True,
-               value_formatter=lambda v: f"{v:.1f}%" if v is not None else "", **extra)
+def _chart_cache() -> dict:
+    return current_app.extensions.setdefault("charts_cache", {})
 
 
 @bp.route("/reports/chart/<kind>.svg")
 @login_required_role(*READ_ROLES)
 def chart(kind: str):
-    if kind not in ("trend", "funnel", "channels"):
+    """One chart of one questionnaire (``?section=``) in the scope and filters of the URL."""
+    if kind not in charts.BUILDERS:
         abort(404)
     f = _filters()
     org, sp = _scope_from_args()
-    report = _report(org, f, sp, with_items=sp is not None)
     qid = request.args.get("section", type=int)
-    section = next((s for s in report.sections if s.questionnaire_id == qid), None)
-    if section is None:
-        abort(404)
-    target = section.target.value * 100 if section.target else None
-    if kind == "trend":
-        chart = _base_chart(pygal.Line, _("Chỉ số theo tháng (%)"), dots_size=4, range=(0, 100),
-                            x_label_rotation=30)
-        chart.x_labels = [r.label for r in section.trend]
-        chart.add(_("Chỉ số"), [_pct(r.estimate.estimate) for r in section.trend], stroke_style={"width": 3})
-        chart.add(_("Cận dưới 95%"), [_pct(r.estimate.low) for r in section.trend],
-                  stroke_style={"width": 1.5, "dasharray": "6, 4"}, show_dots=False)
-        chart.add(_("Cận trên 95%"), [_pct(r.estimate.high) for r in section.trend],
-                  stroke_style={"width": 1.5, "dasharray": "2, 3"}, show_dots=False)
-        if target is not None:
-            chart.add(_("Chỉ tiêu"), [target] * len(section.trend),
-                      stroke_style={"width": 1, "dasharray": "12, 4, 2, 4"}, show_dots=False)
-    elif kind == "channels":
-        chart = _base_chart(pygal.Bar, _("Chỉ số theo kênh (%)"), range=(0, 100))
-        chart.x_labels = [r.label for r in section.channels]
-        chart.add(_("Chỉ số"), [_pct(r.estimate.estimate) for r in section.channels])
-        chart.add(_("Cận dưới 95%"), [_pct(r.estimate.low) for r in section.channels])
-        chart.add(_("Cận trên 95%"), [_pct(r.estimate.high) for r in section.channels])
+    # The scope was checked above; the picture depends only on the report's inputs, so it is
+    # shared by every user who may see that scope.
+    key = (org.id if org else None, sp.id if sp else None, f, current_language(), kind, qid)
+    cache = _chart_cache()
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit and now - hit[0] < CACHE_SECONDS:
+        svg = hit[1]
     else:
-        chart = _base_chart(pygal.XY, _("Biểu đồ phễu: chỉ số theo số phiếu hiệu dụng"), stroke=False,
-                            x_title=_("Số phiếu hiệu dụng"), y_title="%")
-        units = [u for u in section.units if u.funnel]
-        chart.add(_("Đơn vị"), [{"value": (max(u.estimate.n_eff or u.estimate.n, 1), _pct(u.estimate.estimate)),
-                                  "label": u.label} for u in units], dots_size=5)
-        if section.target is not None and 0 < section.target.value < 1 and units:
-            top = max(max(u.estimate.n_eff or u.estimate.n for u in units) * 1.2, 10)
-            ns = np.unique(np.round(np.geomspace(5, top, 40)))
-            lim = analysis.funnel_limits(ns, section.target.value, levels=(0.95, 0.998))
-            lo95, hi95 = lim.limits[0.95]
-            lo998, hi998 = lim.limits[0.998]
-            line = {"stroke": True, "show_dots": False}
-            chart.add(_("Chỉ tiêu"), [(float(ns[0]), target), (float(ns[-1]), target)],
-                      stroke_style={"width": 2}, **line)
-            chart.add(_("Giới hạn 95%"), [(float(n), float(v) * 100) for n, v in zip(ns, lo95)] + [None] +
-                      [(float(n), float(v) * 100) for n, v in zip(ns, hi95)],
-                      stroke_style={"width": 1.5, "dasharray": "6, 4"}, allow_interruptions=True, **line)
-            chart.add(_("Giới hạn 99,8%"), [(float(n), float(v) * 100) for n, v in zip(ns, lo998)] + [None] +
-                      [(float(n), float(v) * 100) for n, v in zip(ns, hi998)],
-                      stroke_style={"width": 1.5, "dasharray": "2, 3"}, allow_interruptions=True, **line)
-    return _svg(chart)
-
-
-def _pct(v: float | None) -> float | None:
-    return None if v is None else round(v * 100, 2)
+        report = _report(org, f, sp, with_items=sp is not None)
+        section = next((s for s in report.sections if s.questionnaire_id == qid), None)
+        if section is None:
+            abort(404)
+        svg = charts.build(kind, section, current_language()).svg()
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = (now, svg)
+    resp = HttpResponse(svg, mimetype="image/svg+xml")
+    # The SVG is shown through <img>: no script can run; its own <style> must apply.
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    resp.headers["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
+    return resp
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,10 +366,7 @@ def sector_label(sector: str) -> str:
 @bp.app_template_filter("pct")
 def pct_filter(value: float | None, digits: int = 1) -> str:
     """A share as a percentage with the decimal comma in Vietnamese."""
-    if value is None:
-        return "–"
-    text = f"{value * 100:.{digits}f}"
-    return (text.replace(".", ",") if current_language() == "vi" else text) + "%"
+    return percent(value, current_language(), digits)
 
 
 @bp.app_template_filter("pp")

@@ -285,7 +285,9 @@ def _figure(doc, block: Figure) -> None:
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.keep_with_next = True
     width = min(Mm(block.width_mm), TEXT_WIDTH)
-    p.add_run().add_picture(io.BytesIO(block.png), width=width)
+    run = p.add_run()
+    _font(run, BODY_PT)  # every run of the document is in Times New Roman, the picture's too
+    run.add_picture(io.BytesIO(block.png), width=width)
     _para(doc, block.caption, BODY_PT - 1, italic=True, space_after=6)
 
 

@@ -16,12 +16,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from .. import clock
+from .. import charts, clock
 from ..cases.service import on_time_share
+from ..i18n import percent
 from ..reports.model import Report, Section
-from .decree30 import FiledDocument, Heading, Paragraph, Signature, Table, docx_to_pdf, to_docx
+from .decree30 import Figure, FiledDocument, Heading, Paragraph, Signature, Table, docx_to_pdf, to_docx
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+FIGURE_MM = 155  # inside the Decree 30 text width (210 − 30 − 15 mm)
 
 
 @dataclass
@@ -47,12 +49,7 @@ class FiledHeader:
         return f"Số: {self.number or '…'}/{symbol}"
 
 
-def pct(v: float | None, language: str = "vi", digits: int = 1) -> str:
-    """"89,1%" in Vietnamese (comma decimal), "89.1%" in English; "–" when undefined."""
-    if v is None:
-        return "–"
-    text = f"{v * 100:.{digits}f}"
-    return (text.replace(".", ",") if language == "vi" else text) + "%"
+pct = percent
 
 
 def points(v: float, language: str = "vi") -> str:
@@ -114,6 +111,12 @@ def _change_sentence(s: Section, lang: str) -> str | None:
                  "không phải do ngẫu nhiên.", before=before, p=points(d, lang))
     return _("So với kỳ trước (%(before)s), chỉ số thay đổi %(p)s điểm phần trăm, nhưng mức thay đổi này "
              "có thể chỉ do ngẫu nhiên, chưa thể coi là thay đổi thực sự.", before=before, p=points(d, lang))
+
+
+def chart_figure(kind: str, s: Section, lang: str, number: int) -> Figure:
+    """A chart of the dashboard, drawn by the same module from the same section, as a numbered figure."""
+    chart = charts.build(kind, s, lang)
+    return Figure(chart.png(), _("Hình %(n)s. %(title)s", n=number, title=chart.title), width_mm=FIGURE_MM)
 
 
 def _section_paragraphs(s: Section, lang: str) -> list:
@@ -186,13 +189,19 @@ def _filed_report(report: Report, h: FiledHeader, lang: str, cases) -> FiledDocu
         body.append(Paragraph(_("Trong kỳ có %(due)s phản ánh, kiến nghị đến hạn xử lý; %(ok)s phản ánh được "
                                 "xử lý đúng hạn (%(share)s).", due=cases[1], ok=cases[0],
                                 share=pct(cases[0] / cases[1], lang))))
+    figures = 0
     for s in report.sections:
         body.extend(_section_paragraphs(s, lang))
+        if len(s.trend) > 1:
+            figures += 1
+            body.append(chart_figure("trend", s, lang, figures))
     body.append(Heading(_("II. SỐ LIỆU CHI TIẾT")))
     n = 0
     for s in report.sections:
         if s.units:
             n += 1
+            figures += 1
+            body.append(chart_figure("units", s, lang, figures))
             body.append(unit_table(s, lang, n))
     body.append(Heading(_("III. PHỤ LỤC: PHƯƠNG PHÁP")))
     body.append(Paragraph(_("Khoảng giá trị của mỗi chỉ số là khoảng tin cậy 95% (khoảng Wilson cho tỷ lệ, "

@@ -36,6 +36,14 @@ INDICATOR_LABELS = {
 }
 CHANNEL_LABELS = {"qr": _l("Mã QR"), "kiosk": _l("Máy đánh giá tại quầy")}
 SECTOR_LABELS = {"administrative": _l("Hành chính"), "health": _l("Y tế"), "education": _l("Giáo dục")}
+# The headline indicators an official reads first, in this order: the quick rating, the SIPAS-style
+# composite of administrative services, health, education (one or more questionnaires each).
+HEADLINE_GROUPS = {
+    "quick": _l("Đánh giá nhanh tại quầy"),
+    "composite": _l("Hành chính công (SIPAS)"),
+    "health": _l("Y tế"),
+    "education": _l("Giáo dục"),
+}
 
 
 @dataclass
@@ -91,10 +99,51 @@ class Section:
         return str(SOURCE_LABELS[self.weight_source])
 
     @property
+    def group(self) -> str:
+        """Which headline indicator this section is: quick, composite (administrative), health, education."""
+        if self.indicator == "quick":
+            return "quick"
+        return self.sector if self.sector in ("health", "education") else "composite"
+
+    @property
+    def group_label(self) -> str:
+        return str(HEADLINE_GROUPS[self.group])
+
+    def unit_row(self, kind: str, key: int) -> Row | None:
+        """The row of unit (``kind``, ``key``), or None when it has no data for this questionnaire."""
+        return next((u for u in self.units if u.kind == kind and u.key == key), None)
+
+    @property
     def below(self) -> list[Row]:
         """Units below target (not met, or the point estimate under it) or at or below 80%."""
         return [u for u in self.units if u.estimate.defined and (
             u.verdict.status == "not_met" or u.verdict.admin_met is False or u.verdict.barred)]
+
+
+@dataclass
+class Unit:
+    """A unit directly under the report's root: a child organisation (its whole subtree) or one of
+    the root's own service points, listed whether or not it has any response in the period."""
+
+    kind: str  # "organisation" / "service_point", as Row.kind
+    key: int
+    label: str
+
+
+NO_DATA = Verdict("no_data", None, False)
+
+
+@dataclass
+class Cell:
+    """One square of the units × indicators matrix: a unit's row in a section, or no data."""
+
+    unit: Unit
+    section: Section
+    row: Row | None
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.row.verdict if self.row is not None else NO_DATA
 
 
 @dataclass
@@ -107,6 +156,19 @@ class Report:
     sections: list[Section]
     respondents: int
     computed_in: float
+    units: list[Unit] = field(default_factory=list)
+
+    @property
+    def headlines(self) -> list[Section]:
+        """The sections in the order of the headline indicators (quick, composite, health, education)."""
+        order = list(HEADLINE_GROUPS)
+        return sorted(self.sections, key=lambda s: order.index(s.group))
+
+    @property
+    def matrix(self) -> list[tuple[Unit, list[Cell]]]:
+        """Units × headline sections; a unit without data for a section gets a "no data" cell."""
+        heads = self.headlines
+        return [(u, [Cell(u, s, s.unit_row(u.kind, u.key)) for s in heads]) for u in self.units]
 
     def to_dict(self) -> dict:
         def conv(o):
@@ -130,7 +192,8 @@ def _change(cur: Estimate, prev: Estimate | None) -> tuple[float, float, float] 
     return float(d), float(lo), float(hi)
 
 
-def _funnel(e: Estimate, target: TargetRef | None) -> tuple[float, float, float, float] | None:
+def funnel_at(e: Estimate, target: TargetRef | None) -> tuple[float, float, float, float] | None:
+    """The 95% and 99.8% funnel limits around ``target`` at ``e``'s effective sample size."""
     if target is None or not e.defined or not (0 < target.value < 1):
         return None
     n = max(int(round(e.n_eff if e.n_eff and e.n_eff > 0 else e.n)), 1)
@@ -169,7 +232,9 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
     # Units: the children of the root (each a subtree) and the root's own service points.
     if service_point is None:
         unit_of_sp, unit_meta = _units(root, sps, lang)
+        scope_units = _all_units(root, unit_meta, f, lang)
     else:
+        scope_units = []
         unit_of_sp = {service_point.id: ("sp", service_point.id)}
         unit_meta = {("sp", service_point.id): (_name(service_point, lang), "service_point", service_point.organisation,
                                                 service_point.code)}
@@ -218,7 +283,26 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
     else:
         label, code, org_id = str(_l("Toàn bộ hệ thống")), None, None
     return Report(label, code, org_id, service_point.id if service_point else None, f, sections,
-                  data.current_respondents, time.perf_counter() - t0)
+                  data.current_respondents, time.perf_counter() - t0, scope_units)
+
+
+def _all_units(root: Organisation | None, unit_meta: dict, f: Filters, lang: str) -> list[Unit]:
+    """Every unit under ``root`` (active child organisations of the chosen sector, the root's own
+    active service points), plus any unit that has data, in the order of the unit rows."""
+    seen: dict[tuple, Unit] = {}
+    for (k, key), (label, kind, _org) in unit_meta.items():
+        seen[(k, key)] = Unit(kind, key, label)
+    parent = Organisation.parent_id.is_(None) if root is None else Organisation.parent_id == root.id
+    stmt = sa.select(Organisation).where(parent, Organisation.active.is_(True))
+    if f.sector:
+        stmt = stmt.where(Organisation.sector == f.sector)
+    for o in db.session.scalars(stmt):
+        seen.setdefault(("org", o.id), Unit("organisation", o.id, _name(o, lang)))
+    if root is not None and (not f.sector or root.sector == f.sector):
+        for sp in db.session.scalars(sa.select(ServicePoint).where(ServicePoint.organisation_id == root.id,
+                                                                   ServicePoint.active.is_(True))):
+            seen.setdefault(("sp", sp.id), Unit("service_point", sp.id, _name(sp, lang)))
+    return [seen[k] for k in sorted(seen, key=lambda k: (k[0], seen[k].label))]
 
 
 def scope_report(root: Organisation | None, date_from: date, date_to: date, lang: str = "vi",
@@ -288,6 +372,6 @@ def _unit_rows(cur, prev, lay, volumes, unit_of_sp, unit_meta, targets, q, f, so
         e = now[i]
         mine = cur_codes == i
         rows.append(Row(k[1], label, e, judge(e, target), kind=kind, target=target, previous=before.get(i),
-                        change=_change(e, before.get(i)), funnel=_funnel(e, target), code=code,
+                        change=_change(e, before.get(i)), funnel=funnel_at(e, target), code=code,
                         weight_source=source_of(cur.sp[mine], cur.month[mine], sources, weighted)))
     return rows

@@ -99,7 +99,7 @@ def test_docx_layout_and_numbers_equal_report_json(app, demo, tmp_path):
             assert "indicator_766" in u
 
 
-def test_pdf_nothing_in_the_right_margin(app, demo, tmp_path):
+def test_pdf_nothing_in_the_margins(app, demo, tmp_path):
     if not d30.soffice() or not shutil.which("pdftoppm"):
         pytest.fail("LibreOffice or pdftoppm missing: `make test` installs libreoffice-writer-nogui and poppler-utils")
     out = tmp_path / "r.pdf"
@@ -117,9 +117,13 @@ def test_pdf_nothing_in_the_right_margin(app, demo, tmp_path):
     assert pngs
     for png in pngs:
         img = Image.open(png).convert("L")
-        margin = int(img.width * 12 / 210)
-        strip = img.crop((img.width - margin, 0, img.width, img.height))
-        assert strip.getextrema()[0] > 200, f"{png.name}: ink in the right margin"
+        mm = img.width / 210
+        # Right 15 mm, left 30 mm, bottom 20 mm (a little less each, for anti-aliasing): no ink,
+        # charts included.
+        for name, box in (("right", (img.width - int(12 * mm), 0, img.width, img.height)),
+                          ("left", (0, 0, int(27 * mm), img.height)),
+                          ("bottom", (0, img.height - int(17 * mm), img.width, img.height))):
+            assert img.crop(box).getextrema()[0] > 200, f"{png.name}: ink in the {name} margin"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,3 +214,41 @@ def test_indicator_766_in_json_and_in_the_document(app, demo, tmp_path):
     assert "coi mọi hồ sơ không được đánh giá là hài lòng" in text
     row = [[c.text for c in r.cells] for t in doc.tables[1:-1] for r in t.rows if r.cells[0].text == "UBND xã Tân Phú"][0]
     assert row[-1] == "100,0%"
+
+
+def test_document_charts_come_from_the_dashboard_chart_module(app, demo, tmp_path):
+    """The trend of each questionnaire and the forest plot of its units, as numbered figures
+    inside the text width, drawn by surveyapp.charts from the same report; looked at as pages."""
+    from PIL import Image
+
+    from surveyapp import charts
+    from surveyapp.reports import filters, model
+
+    out = tmp_path / "r.docx"
+    _cli(app, "--format", "docx", "--out", str(out), *HEADER)
+    doc = Document(str(out))
+    with app.test_request_context("/"):
+        report = model.build_report(_org("KA"), filters.parse_filters({"from": FROM, "to": TO}))
+        expected = [charts.build("trend", s, "vi").title for s in report.sections if len(s.trend) > 1] + [
+            charts.build("units", s, "vi").title for s in report.sections if s.units]
+    captions = [p.text for p in doc.paragraphs if re.match(r"Hình \d+\. ", p.text)]
+    assert [c.split(". ", 1)[1] for c in captions] == sorted(expected, key=expected.index)
+    assert [int(c.split(".")[0].split()[1]) for c in captions] == list(range(1, len(expected) + 1))
+    shapes = doc.inline_shapes
+    assert len(shapes) == len(expected)
+    text_width = d30.TEXT_WIDTH
+    for shape in shapes:
+        assert 0 < shape.width <= text_width
+    # Each picture is a real PNG of the chart, wide enough to read when printed.
+    blobs = [r.target_part.blob for r in doc.part.rels.values() if "image" in r.reltype]
+    for blob in blobs:
+        img = Image.open(io.BytesIO(blob))
+        assert img.format == "PNG" and img.width >= 1200
+    if not d30.soffice() or not shutil.which("pdftoppm"):
+        pytest.fail("LibreOffice or pdftoppm missing: `make test` installs libreoffice-writer-nogui and poppler-utils")
+    pdf = d30.docx_to_pdf(out.read_bytes())
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(tmp_path / "r.pdf"), "/tmp/filed-report-page"], check=True)
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    for caption in captions:
+        assert caption.split(".")[0] in text

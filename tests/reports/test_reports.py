@@ -285,17 +285,26 @@ def test_dashboard_shows_scope_and_drill_down_keeps_filters(client, demo, auth):
     assert r.status_code == 200
     assert "Bệnh viện Đa khoa tỉnh Khánh An" in r.get_data(as_text=True)
     sp = db.session.scalar(sa.select(ServicePoint).where(ServicePoint.name == "Khoa Nhi"))
-    r = client.get(f"/admin/reports/point/{sp.id}", query_string=WIDE)
+    # The point's questions sit behind the "Các câu hỏi" tab, each a link to its answers.
+    q = db.session.scalar(sa.select(Question).join(Question.questionnaire).where(
+        Question.code == "staff_d1", Questionnaire.family == "health-inpatient"))
+    r = client.get(f"/admin/reports/point/{sp.id}",
+                   query_string={**WIDE, "tab": "items", "section": q.questionnaire_id})
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "Các câu hỏi" in html
-    q = db.session.scalar(sa.select(Question).where(Question.code == "staff_d1"))
+    assert f"/admin/reports/point/{sp.id}/question/{q.id}?" in html
     r = client.get(f"/admin/reports/point/{sp.id}/question/{q.id}", query_string=WIDE)
     assert r.status_code == 200 and "Rất hài lòng" in r.get_data(as_text=True)
 
-    # Charts: SVG images with a policy of their own and no script.
-    html = client.get("/admin/", query_string=WIDE).get_data(as_text=True)
-    srcs = [s.replace("&amp;", "&") for s in re.findall(r'<img src="([^"]+\.svg[^"]*)"', html)]
-    assert {"trend", "funnel", "channels"} <= {s.split("/chart/")[1].split(".svg")[0] for s in srcs}
+    # Charts: SVG images with a policy of their own and no script; the overview has a small
+    # trend per headline, each detail tab its chart.
+    kinds = set()
+    sipas = section(build(org("KA")), "sipas-admin").questionnaire_id  # the quick rating has no aspects
+    for tab in ("overview", "units", "trend", "funnel", "channels", "aspects"):
+        html = client.get("/admin/", query_string={**WIDE, "tab": tab, "section": sipas}).get_data(as_text=True)
+        srcs = [s.replace("&amp;", "&") for s in re.findall(r'<img src="([^"]+\.svg[^"]*)"', html)]
+        kinds |= {s.split("/chart/")[1].split(".svg")[0] for s in srcs}
+    assert {"spark", "units", "trend", "funnel", "channels", "aspects"} <= kinds
     r = client.get(srcs[0])
     assert r.status_code == 200 and r.mimetype == "image/svg+xml"
     assert b"<script" not in r.data
@@ -304,7 +313,7 @@ def test_dashboard_shows_scope_and_drill_down_keeps_filters(client, demo, auth):
     # English from the catalogue.
     html = client.get("/admin/", query_string={**WIDE, "lang": "en"}).get_data(as_text=True)
     assert "Quick counter rating" in html
-    assert "95% confidence interval" in html and "Respondents" in html and "Trend by month" in html
+    assert "95% confidence interval" in html and "Respondents" in html and "By month" in html
     client.get("/admin/", query_string={"lang": "vi"})
 
     # A viewer sees their own subtree only; anything else is 404.

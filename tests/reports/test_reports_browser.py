@@ -37,11 +37,12 @@ def test_official_reads_dashboard_drills_down_and_exports(live_server, page, tmp
     first = expected.sections[0]
     headline = page.get_by_test_id(f"headline-{first.questionnaire_id}")
     assert headline.inner_text() == f"{first.headline.estimate * 100:.1f}%".replace(".", ",")
-    # The charts are images served by the app itself, and they load under the CSP.
-    charts = page.locator("figure.chart img")
-    assert charts.count() >= 3
+    # The charts are images served by the app itself, and they load under the CSP: one small
+    # trend per headline card.
+    charts = page.locator(".card .spark img")
+    assert charts.count() == sum(1 for s in expected.sections if s.trend) >= 3
     charts.first.scroll_into_view_if_needed()
-    page.wait_for_function("() => [...document.querySelectorAll('figure.chart img')].slice(0, 3)"
+    page.wait_for_function("() => [...document.querySelectorAll('.card .spark img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)")
     assert_accessible(page)
 
@@ -50,6 +51,7 @@ def test_official_reads_dashboard_drills_down_and_exports(live_server, page, tmp
     page.get_by_role("heading", level=1, name="Sở Y tế").wait_for()
     page.get_by_role("link", name="Bệnh viện Đa khoa tỉnh Khánh An").first.click()
     page.get_by_role("link", name="Khoa Nhi").first.click()
+    page.get_by_role("navigation", name="Chi tiết").get_by_role("link", name="Các câu hỏi").click()
     page.get_by_role("heading", name="Các câu hỏi").first.wait_for()
     page.get_by_role("navigation", name="Vị trí").get_by_role("link", name="Tổng quan").click()
     page.get_by_role("heading", level=1, name="UBND tỉnh Khánh An").wait_for()
