@@ -138,7 +138,9 @@ def test_dashboard_and_filed_report_say_where_each_weight_came_from(client, comm
     assert client.post("/login", data={"username": "ql", "password": "demo12345"}).status_code == 302
     html = client.get("/admin/", query_string=PERIOD).get_data(as_text=True)
     assert "Trọng số theo số hồ sơ tiếp nhận và số lượt phục vụ nhập tay." in html
-    assert "số hồ sơ tiếp nhận (phần mềm một cửa)</td>" in html and "số lượt phục vụ nhập tay</td>" in html
+    # Each unit's source is a column of the units tab.
+    units = client.get("/admin/", query_string={**PERIOD, "tab": "units"}).get_data(as_text=True)
+    assert "số hồ sơ tiếp nhận (phần mềm một cửa)</td>" in units and "số lượt phục vụ nhập tay</td>" in units
 
     r = report(org)
     with current_app.test_request_context("/"):
