@@ -33,19 +33,13 @@ class Result:
 
 
 def prepare(text: str, lex: Lexicon) -> tuple[str, str, bool]:
-    """(normalised text, the same folded, whether it was typed with diacritics). Clauses are
-    kept apart by " , " so that no term matches across a comma."""
+    """(normalised text, the same folded, whether it was typed with diacritics). Clauses are kept apart by " , " so that no term
+    matches across a comma. Folding keeps every position, so a match in one is the same span
+    in the other."""
     clauses = CLAUSES.split(unicodedata.normalize("NFC", text or ""))
     normal = " , ".join(" ".join(w) for w in (words(c, lex.abbreviations) for c in clauses) if w)
     folded = fold(normal)
     return normal, folded, folded != normal
-
-
-def _matches(matchers, normal: str, folded: str, accented: bool):
-    folded_matcher, exact_matcher = matchers
-    yield from folded_matcher.find(folded)
-    if accented:
-        yield from exact_matcher.find(normal)
 
 
 def _negated(before: list[str], lex: Lexicon) -> bool:
@@ -59,13 +53,12 @@ def _negated(before: list[str], lex: Lexicon) -> bool:
 
 
 def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bool) -> str:
-    contrast_at = min((start for start, _, _ in lex.contrast.find(folded)), default=None)
+    contrast_at = min((start for start, _, _ in lex.contrast.find(normal, accented)), default=None)
     score = {"negative": 0.0, "positive": 0.0}
     suggests = False
-    spans = sorted(_matches(lex.polarity, normal, folded, accented), key=lambda m: (m[0], -m[1]))
     last_end = -1
-    for start, end, labels in spans:
-        if start < last_end:  # an exact match overlapping a folded one: the first found counts
+    for start, end, labels in sorted(lex.polarity.find(normal, accented), key=lambda m: (m[0], -m[1])):
+        if start < last_end:
             continue
         last_end = end
         before = folded[:start].split()
@@ -81,6 +74,10 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bo
     score["negative"] += len(UNABLE.findall(folded))
     if suggests:
         return "suggestion"
+    if any(lex.question.find(normal, accented)) and score["negative"] < 2 and score["positive"] == 0:
+        # A question asks for information ("hồ sơ cần những giấy tờ gì ạ"); one with several
+        # complaints in it is rhetorical.
+        return "neutral"
     if score["negative"] == score["positive"] == 0:
         # A comment that names an aspect without a judgement word reports a problem with it
         # ("Chờ khám từ 6h đến 11h"); one that names none says nothing to act on.
@@ -93,11 +90,13 @@ def classify(text: str, lex: Lexicon | None = None) -> Result:
     lex = lex or lexicon_module.default()
     normal, folded, accented = prepare(text, lex)
     found: set[str] = set()
-    for _, _, labels in _matches((lex.themes_folded, lex.themes_exact), normal, folded, accented):
+    for _, _, labels in lex.themes.find(normal, accented):
         found |= labels
-    flags = ["urgent"] if any(_matches((lex.urgent_folded, lex.urgent_exact), normal, folded, accented)) else []
-    return Result(themes=[t for t in THEMES if t in found],
-                  polarity=_polarity(normal, folded, accented, lex, bool(found)), flags=flags)
+    flags = ["urgent"] if any(lex.urgent.find(normal, accented)) else []
+    polarity = _polarity(normal, folded, accented, lex, bool(found))
+    if flags and polarity == "neutral":
+        polarity = "complaint"  # a threat or an emergency with no judgement word still asks for action
+    return Result(themes=[t for t in THEMES if t in found], polarity=polarity, flags=flags)
 
 
 def classify_many(texts: Iterable[str], lex: Lexicon | None = None) -> list[Result]:

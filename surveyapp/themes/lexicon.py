@@ -19,30 +19,57 @@ FLAGS = ("urgent",)
 
 class Matcher:
     """Whole-word phrase search: every term in one regular expression, longest first, so that
-    overlapping terms resolve to the longer one and a text is scanned once."""
+    overlapping terms resolve to the longer one and a text is scanned once.
 
-    def __init__(self, labelled: dict[str, set[str]]):
-        self.labels = labelled
-        if labelled:
-            alternatives = "|".join(re.escape(t) for t in sorted(labelled, key=len, reverse=True))
-            self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        else:
-            self.pattern = re.compile(r"(?!x)x")
+    Matching is word by word on the normalised text: a word the citizen typed with diacritics
+    matches only the same word ("rồi" is not "rối", "chăm" is not "chậm"); a word typed without
+    them matches the term's word folded ("roi" finds "rối"), except in terms marked "=", whose
+    folded form means something else."""
 
-    def find(self, text: str):
-        """(start, end, labels) of each match."""
+    def __init__(self, terms: dict[tuple[str, bool], set[str]]):
+        self.exact: dict[str, set[str]] = {}   # as written in the lexicon, diacritics included
+        self.folded: dict[str, set[str]] = {}  # folded, for words typed without diacritics
+        pieces: dict[str, int] = {}
+        marked: dict[str, int] = {}
+        for (term, exact_only), labels in terms.items():
+            self.exact.setdefault(term, set()).update(labels)
+            if exact_only:
+                marked[re.escape(term)] = len(term)
+                continue
+            self.folded.setdefault(fold(term), set()).update(labels)
+            piece = " ".join(re.escape(w) if fold(w) == w else f"(?:{re.escape(w)}|{re.escape(fold(w))})"
+                             for w in term.split())
+            pieces[piece] = max(pieces.get(piece, 0), len(term))
+        self.pattern = self._compile(pieces)
+        # "=" terms, searched only in comments typed with diacritics: without them, "dao"
+        # may be "dạo" as well as "dao".
+        self.marked = self._compile(marked)
+
+    @staticmethod
+    def _compile(pieces: dict[str, int]) -> re.Pattern:
+        if not pieces:
+            return re.compile(r"(?!x)x")
+        alternatives = "|".join(sorted(pieces, key=lambda p: (-pieces[p], p)))
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+    def find(self, text: str, accented: bool = True):
+        """(start, end, labels) of each match in the normalised ``text``; ``accented``: the
+        comment was typed with diacritics."""
         for m in self.pattern.finditer(text):
-            yield m.start(), m.end(), self.labels[m.group()]
+            found = m.group()
+            yield m.start(), m.end(), self.exact.get(found) or self.folded[fold(found)]
+        if accented:
+            for m in self.marked.finditer(text):
+                yield m.start(), m.end(), self.exact[m.group()]
 
 
 @dataclass(frozen=True)
 class Lexicon:
     abbreviations: dict[str, str]
-    themes_folded: Matcher   # matched on the folded text
-    themes_exact: Matcher    # "=" terms, matched on text typed with diacritics
-    urgent_folded: Matcher
-    urgent_exact: Matcher
-    polarity: tuple[Matcher, Matcher]  # labels negative / positive / suggestion; folded, exact
+    themes: Matcher
+    urgent: Matcher
+    polarity: Matcher  # labels negative / positive / suggestion
+    question: Matcher
     negators: frozenset[str]
     between: frozenset[str]
     contrast: Matcher
@@ -50,19 +77,17 @@ class Lexicon:
 
 
 def _term(term: str, abbreviations: dict[str, str]) -> tuple[str, bool]:
+    """A lexicon term normalised as comments are, and whether it is matched exactly ("=")."""
     exact = term.startswith("=")
-    normal = " ".join(words(term.lstrip("="), abbreviations))
-    return (normal if exact else fold(normal)), exact
+    return " ".join(words(term.lstrip("="), abbreviations)), exact
 
 
-def _matchers(groups: dict[str, list[str]], abbreviations: dict[str, str]) -> tuple[Matcher, Matcher]:
-    folded: dict[str, set[str]] = {}
-    exact: dict[str, set[str]] = {}
-    for label, terms in groups.items():
-        for term in terms:
-            text, is_exact = _term(term, abbreviations)
-            (exact if is_exact else folded).setdefault(text, set()).add(label)
-    return Matcher(folded), Matcher(exact)
+def _matcher(groups: dict[str, list[str]], abbreviations: dict[str, str]) -> Matcher:
+    terms: dict[tuple[str, bool], set[str]] = {}
+    for label, group in groups.items():
+        for term in group:
+            terms.setdefault(_term(term, abbreviations), set()).add(label)
+    return Matcher(terms)
 
 
 def load(path: Path = LEXICON_PATH) -> Lexicon:
@@ -71,16 +96,16 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     unknown = set(data["themes"]) - set(THEMES)
     if unknown:
         raise ValueError(f"unknown theme codes in {path.name}: {sorted(unknown)}")
-    themes_folded, themes_exact = _matchers({c: t["terms"] for c, t in data["themes"].items()}, abbreviations)
-    urgent_folded, urgent_exact = _matchers({"urgent": data["flags"]["urgent"]["terms"]}, abbreviations)
     pol = data["polarity"]
-    polarity = _matchers({k: pol[k] for k in ("negative", "positive", "suggestion")}, abbreviations)
-    contrast, _ = _matchers({"contrast": pol["contrast"]}, abbreviations)
-    norm = lambda ts: frozenset(_term(t, abbreviations)[0] for t in ts)  # noqa: E731
+    norm = lambda ts: frozenset(fold(_term(t, abbreviations)[0]) for t in ts)  # noqa: E731
     return Lexicon(
-        abbreviations=abbreviations, themes_folded=themes_folded, themes_exact=themes_exact,
-        urgent_folded=urgent_folded, urgent_exact=urgent_exact, polarity=polarity,
-        negators=norm(pol["negators"]), between=norm(pol["between"]), contrast=contrast,
+        abbreviations=abbreviations,
+        themes=_matcher({c: t["terms"] for c, t in data["themes"].items()}, abbreviations),
+        urgent=_matcher({"urgent": data["flags"]["urgent"]["terms"]}, abbreviations),
+        polarity=_matcher({k: pol[k] for k in ("negative", "positive", "suggestion")}, abbreviations),
+        question=_matcher({"question": pol["question"]}, abbreviations),
+        negators=norm(pol["negators"]), between=norm(pol["between"]),
+        contrast=_matcher({"contrast": pol["contrast"]}, abbreviations),
         harassment_terms=tuple(data["themes"]["harassment"]["terms"]),
     )
 
