@@ -18,6 +18,7 @@ SHOULD = "nen"
 SHOULD_AFTER = frozenset({"truong", "vien", "ta", "thi", "cung", "minh", "toi", "nghi", "la", "bo", "can",
                           "le", "ban", "chuc", "ly", "dan", "khoa", "quay", "hieu"})
 CONTRAST_WEIGHT = 1.5
+INTENSIFIER_WEIGHT = 1.5
 # "không đăng nhập được", "ko xem dc điểm": not able to, a complaint whatever the verb.
 UNABLE = re.compile(r"(?<!\w)(?:khong|chua) (?:\w+ ){1,3}duoc(?!\w)")
 
@@ -70,11 +71,14 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bo
             continue
         if _negated(before, lex):
             label = "positive" if label == "negative" else "negative"
-        score[label] += CONTRAST_WEIGHT if contrast_at is not None and start > contrast_at else 1.0
+        weight = CONTRAST_WEIGHT if contrast_at is not None and start > contrast_at else 1.0
+        if before and (before[-1] in lex.intensifiers or " ".join(before[-2:]) in lex.intensifiers):
+            weight *= INTENSIFIER_WEIGHT
+        score[label] += weight
     score["negative"] += len(UNABLE.findall(folded))
     if suggests:
         return "suggestion"
-    if any(lex.question.find(normal, accented)) and score["negative"] < 2 and score["positive"] == 0:
+    if any(lex.question.find(normal, accented)) and score["negative"] <= 2 and score["positive"] == 0:
         # A question asks for information ("hồ sơ cần những giấy tờ gì ạ"); one with several
         # complaints in it is rhetorical.
         return "neutral"

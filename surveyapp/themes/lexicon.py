@@ -71,6 +71,7 @@ class Lexicon:
     polarity: Matcher  # labels negative / positive / suggestion
     question: Matcher
     negators: frozenset[str]
+    intensifiers: frozenset[str]
     between: frozenset[str]
     contrast: Matcher
     harassment_terms: tuple[str, ...]
@@ -104,7 +105,7 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
         urgent=_matcher({"urgent": data["flags"]["urgent"]["terms"]}, abbreviations),
         polarity=_matcher({k: pol[k] for k in ("negative", "positive", "suggestion")}, abbreviations),
         question=_matcher({"question": pol["question"]}, abbreviations),
-        negators=norm(pol["negators"]), between=norm(pol["between"]),
+        negators=norm(pol["negators"]), intensifiers=norm(pol["intensifiers"]), between=norm(pol["between"]),
         contrast=_matcher({"contrast": pol["contrast"]}, abbreviations),
         harassment_terms=tuple(data["themes"]["harassment"]["terms"]),
     )
