@@ -34,11 +34,12 @@ class Matcher:
         for (term, exact_only), labels in terms.items():
             self.exact.setdefault(term, set()).update(labels)
             if exact_only:
-                marked[re.escape(term)] = len(term)
+                marked["[ _]".join(re.escape(w) for w in term.split())] = len(term)
                 continue
             self.folded.setdefault(fold(term), set()).update(labels)
-            piece = " ".join(re.escape(w) if fold(w) == w else f"(?:{re.escape(w)}|{re.escape(fold(w))})"
-                             for w in term.split())
+            # Words of a term meet at a space, or at "_" where a segmenter joined them.
+            piece = "[ _]".join(re.escape(w) if fold(w) == w else f"(?:{re.escape(w)}|{re.escape(fold(w))})"
+                                for w in term.split())
             pieces[piece] = max(pieces.get(piece, 0), len(term))
         self.pattern = self._compile(pieces)
         # "=" terms, searched only in comments typed with diacritics: without them, "dao"
@@ -56,11 +57,11 @@ class Matcher:
         """(start, end, labels) of each match in the normalised ``text``; ``accented``: the
         comment was typed with diacritics."""
         for m in self.pattern.finditer(text):
-            found = m.group()
+            found = m.group().replace("_", " ")
             yield m.start(), m.end(), self.exact.get(found) or self.folded[fold(found)]
         if accented:
             for m in self.marked.finditer(text):
-                yield m.start(), m.end(), self.exact[m.group()]
+                yield m.start(), m.end(), self.exact[m.group().replace("_", " ")]
 
 
 @dataclass(frozen=True)
