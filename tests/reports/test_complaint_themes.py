@@ -182,7 +182,7 @@ def test_dashboard_lists_the_reasons_next_to_the_unit_below_target(app, standard
     html = client.get("/admin/", query_string=MARCH.args()).get_data(as_text=True)
     assert SECRET not in html
     start = html.index(f'data-testid="complaint-themes-organisation-{a.id}"')
-    shown = html[start:html.index("</span>", start)]
+    shown = html[start:html.index("</div>", start)]
     assert "Chờ đợi, xếp hàng, trễ hẹn (5); Thái độ, sự lịch sự (3); Phí, lệ phí, chi phí (2)" in " ".join(shown.split())
     assert f"complaint-themes-organisation-{b.id}" not in html
     english = client.get("/admin/", query_string={**MARCH.args(), "lang": "en"}).get_data(as_text=True)
