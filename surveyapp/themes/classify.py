@@ -17,6 +17,11 @@ CLAUSES = re.compile(r"[.,;:!?\n()\[\]\-–—/]+")
 SHOULD = "nen"
 SHOULD_AFTER = frozenset({"truong", "vien", "ta", "thi", "cung", "minh", "toi", "nghi", "la", "bo", "can",
                           "le", "ban", "chuc", "ly", "dan", "khoa", "quay", "hieu"})
+# ... unless what follows it is a consequence ("sai nên phải làm lại", "nên con bị trừ điểm").
+SO_NEXT = frozenset({"phai", "bi", "moi", "mat", "toi", "minh", "em", "con", "cung", "danh", "khong", "chua",
+                     "rat", "ai", "nguoi", "dan", "ca", "lai"})
+# A comment ending with one of these asks something ("có tốn phí ko", "ở khoa nào ạ").
+QUESTION_ENDS = frozenset({"a", "khong", "chua", "vay", "nhi", "ha"})
 CONTRAST_WEIGHT = 1.5
 INTENSIFIER_WEIGHT = 1.5
 # "không đăng nhập được", "ko xem dc điểm": not able to, a complaint whatever the verb.
@@ -53,6 +58,14 @@ def _negated(before: list[str], lex: Lexicon) -> bool:
     return len(before) >= 3 and " ".join(before[-2:]) in lex.between and before[-3] in lex.negators
 
 
+def _is_question(normal: str, folded: str, accented: bool, lex: Lexicon) -> bool:
+    """A question cue in the last clause, or a question word ending the comment; a cue earlier
+    on ("chi trả bao nhiêu không ai nói, ...") is part of a statement."""
+    last = normal.rsplit(" , ", 1)[-1]
+    ends = folded.rsplit(None, 1)[-1:] if folded else []
+    return any(lex.question.find(last, accented)) or bool(ends and ends[0] in QUESTION_ENDS)
+
+
 def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bool) -> str:
     contrast_at = min((start for start, _, _ in lex.contrast.find(normal, accented)), default=None)
     score = {"negative": 0.0, "positive": 0.0}
@@ -65,7 +78,8 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bo
         before = folded[:start].split()
         label = next(iter(labels))
         if label == "suggestion":
-            if folded[start:end] == SHOULD and before and before[-1] != "," and before[-1] not in SHOULD_AFTER:
+            if folded[start:end] == SHOULD and before and before[-1] != "," and before[-1] not in SHOULD_AFTER \
+                    and folded[end:].split()[:1] and folded[end:].split()[0] in SO_NEXT:
                 continue
             suggests = True
             continue
@@ -78,7 +92,7 @@ def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bo
     score["negative"] += len(UNABLE.findall(folded))
     if suggests:
         return "suggestion"
-    if any(lex.question.find(normal, accented)) and score["negative"] <= 2 and score["positive"] == 0:
+    if _is_question(normal, folded, accented, lex) and score["negative"] <= 2 and score["positive"] == 0:
         # A question asks for information ("hồ sơ cần những giấy tờ gì ạ"); one with several
         # complaints in it is rhetorical.
         return "neutral"
