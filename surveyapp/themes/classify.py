@@ -61,17 +61,17 @@ def _negated(before: list[str], lex: Lexicon) -> bool:
 def _is_question(normal: str, folded: str, accented: bool, lex: Lexicon) -> bool:
     """A question cue in the last clause, or a question word ending the comment; a cue earlier
     on ("chi trả bao nhiêu không ai nói, ...") is part of a statement."""
-    last = normal.rsplit(" , ", 1)[-1]
+    cut = normal.rfind(" , ") + 1
     ends = folded.rsplit(None, 1)[-1:] if folded else []
-    return any(lex.question.find(last, accented)) or bool(ends and ends[0] in QUESTION_ENDS)
+    return any(lex.question.find(normal[cut:], folded[cut:], accented)) or bool(ends and ends[0] in QUESTION_ENDS)
 
 
 def _polarity(normal: str, folded: str, accented: bool, lex: Lexicon, themed: bool) -> str:
-    contrast_at = min((start for start, _, _ in lex.contrast.find(normal, accented)), default=None)
+    contrast_at = min((start for start, _, _ in lex.contrast.find(normal, folded, accented)), default=None)
     score = {"negative": 0.0, "positive": 0.0}
     suggests = False
     last_end = -1
-    for start, end, labels in sorted(lex.polarity.find(normal, accented), key=lambda m: (m[0], -m[1])):
+    for start, end, labels in sorted(lex.polarity.find(normal, folded, accented), key=lambda m: (m[0], -m[1])):
         if start < last_end:
             continue
         last_end = end
@@ -108,9 +108,9 @@ def classify(text: str, lex: Lexicon | None = None) -> Result:
     lex = lex or lexicon_module.default()
     normal, folded, accented = prepare(text, lex)
     found: set[str] = set()
-    for _, _, labels in lex.themes.find(normal, accented):
+    for _, _, labels in lex.themes.find(normal, folded, accented):
         found |= labels
-    flags = ["urgent"] if any(lex.urgent.find(normal, accented)) else []
+    flags = ["urgent"] if any(lex.urgent.find(normal, folded, accented)) else []
     polarity = _polarity(normal, folded, accented, lex, bool(found))
     if flags and polarity == "neutral":
         polarity = "complaint"  # a threat or an emergency with no judgement word still asks for action

@@ -17,50 +17,59 @@ POLARITIES = ("complaint", "praise", "suggestion", "neutral")
 FLAGS = ("urgent",)
 
 
+# Words of a term meet at a space, or at "_" where a word segmenter joined them
+# (bench/bench_segmentation.py): a term never matches inside a segmented word.
+JOIN = "[ _]"
+
+
 class Matcher:
     """Whole-word phrase search: every term in one regular expression, longest first, so that
     overlapping terms resolve to the longer one and a text is scanned once.
 
-    Matching is word by word on the normalised text: a word the citizen typed with diacritics
-    matches only the same word ("rồi" is not "rối", "chăm" is not "chậm"); a word typed without
-    them matches the term's word folded ("roi" finds "rối"), except in terms marked "=", whose
-    folded form means something else."""
+    Terms are found on the folded text, then checked word by word against what was typed: a word
+    typed with diacritics matches only the same word ("rồi" is not "rối", "chăm" is not "chậm");
+    a word typed without them matches the term's word folded ("roi" finds "rối"). Terms marked
+    "=" (their folded form means something else) are searched as written, and only in comments
+    typed with diacritics."""
 
     def __init__(self, terms: dict[tuple[str, bool], set[str]]):
-        self.exact: dict[str, set[str]] = {}   # as written in the lexicon, diacritics included
-        self.folded: dict[str, set[str]] = {}  # folded, for words typed without diacritics
-        pieces: dict[str, int] = {}
+        # folded term -> [(its words as written, labels)]: "cham" -> chậm, chăm, ...
+        self.candidates: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
+        self.exact: dict[str, set[str]] = {}
+        folded: dict[str, int] = {}
         marked: dict[str, int] = {}
         for (term, exact_only), labels in terms.items():
-            self.exact.setdefault(term, set()).update(labels)
             if exact_only:
-                marked["[ _]".join(re.escape(w) for w in term.split())] = len(term)
-                continue
-            self.folded.setdefault(fold(term), set()).update(labels)
-            # Words of a term meet at a space, or at "_" where a segmenter joined them.
-            piece = "[ _]".join(re.escape(w) if fold(w) == w else f"(?:{re.escape(w)}|{re.escape(fold(w))})"
-                                for w in term.split())
-            pieces[piece] = max(pieces.get(piece, 0), len(term))
-        self.pattern = self._compile(pieces)
-        # "=" terms, searched only in comments typed with diacritics: without them, "dao"
-        # may be "dạo" as well as "dao".
+                self.exact.setdefault(term, set()).update(labels)
+                marked[term] = max(marked.get(term, 0), len(term))
+            else:
+                key = fold(term)
+                self.candidates.setdefault(key, []).append((tuple(term.split()), frozenset(labels)))
+                folded[key] = max(folded.get(key, 0), len(term))
+        self.pattern = self._compile(folded)
         self.marked = self._compile(marked)
 
     @staticmethod
-    def _compile(pieces: dict[str, int]) -> re.Pattern:
-        if not pieces:
+    def _compile(terms: dict[str, int]) -> re.Pattern:
+        if not terms:
             return re.compile(r"(?!x)x")
-        alternatives = "|".join(sorted(pieces, key=lambda p: (-pieces[p], p)))
+        ordered = sorted(terms, key=lambda t: (-terms[t], t))
+        alternatives = "|".join(JOIN.join(re.escape(w) for w in t.split()) for t in ordered)
         return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
-    def find(self, text: str, accented: bool = True):
-        """(start, end, labels) of each match in the normalised ``text``; ``accented``: the
-        comment was typed with diacritics."""
-        for m in self.pattern.finditer(text):
-            found = m.group().replace("_", " ")
-            yield m.start(), m.end(), self.exact.get(found) or self.folded[fold(found)]
+    def find(self, normal: str, folded: str, accented: bool = True):
+        """(start, end, labels) of each match in a comment, given as normalised and as folded
+        (same positions); ``accented``: the comment was typed with diacritics."""
+        for m in self.pattern.finditer(folded):
+            typed = re.split(JOIN, normal[m.start():m.end()])
+            labels: set[str] = set()
+            for words, term_labels in self.candidates[m.group().replace("_", " ")]:
+                if all(t == w or t == fold(t) for t, w in zip(typed, words)):
+                    labels |= term_labels
+            if labels:
+                yield m.start(), m.end(), labels
         if accented:
-            for m in self.marked.finditer(text):
+            for m in self.marked.finditer(normal):
                 yield m.start(), m.end(), self.exact[m.group().replace("_", " ")]
 
 
