@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from .. import charts, clock
 from ..cases.service import on_time_share
 from ..i18n import percent
-from ..reports.model import Report, Section
+from ..reports.model import Report, Row, Section
+from ..themes.labels import THEME_LABELS
 from .decree30 import Figure, FiledDocument, Heading, Paragraph, Signature, Table, docx_to_pdf, to_docx
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
@@ -143,6 +144,9 @@ def _section_paragraphs(s: Section, lang: str) -> list:
             out.append(Paragraph(_("Các đơn vị có kết quả từ 80%% trở xuống (theo quy định của tỉnh Khánh Hòa, "
                                    "không được xếp loại tốt): %(units)s.", units="; ".join(
                                        f"{u.label} ({pct(u.estimate.estimate, lang)})" for u in barred))))
+    for u in s.units:
+        if u.complaint_themes:
+            out.append(Paragraph(_complaint_sentence(u)))
     weakest = sorted([a for a in s.aspects if a.estimate.defined], key=lambda a: a.estimate.estimate)[:2]
     if weakest:
         out.append(Paragraph(_("Các nội dung người dân, tổ chức hài lòng thấp nhất: %(aspects)s.", aspects="; ".join(
@@ -158,6 +162,14 @@ def _section_paragraphs(s: Section, lang: str) -> list:
         out.append(Paragraph(_("Chỉ số theo Quyết định 766 khác kết quả khảo sát vì coi mọi hồ sơ không được "
                                "đánh giá là hài lòng, còn khảo sát chỉ tính những người đã trả lời.")))
     return out
+
+
+def _complaint_sentence(u: Row) -> str:
+    """The top reasons for dissatisfaction of a unit below target, labelled in the document's
+    language (the report's labels are in the language it was built in)."""
+    reasons = "; ".join(f"{THEME_LABELS[t['code']]} ({t['count']})" for t in u.complaint_themes)
+    return _("Tại %(unit)s, các lý do chưa hài lòng được nêu nhiều nhất (số ý kiến phàn nàn): %(reasons)s.",
+             unit=u.label, reasons=reasons)
 
 
 def unit_table(s: Section, lang: str, number: int = 1) -> Table:

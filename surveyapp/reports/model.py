@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,8 @@ import analysis
 
 from ..extensions import db
 from ..models import Organisation, Questionnaire, ServicePoint, Target
+from ..themes.labels import THEME_LABELS
+from ..themes.store import complaint_counts_by_point, rank_themes
 from .estimates import LEVEL, Cells, Estimate, estimate_by, layout_for
 from .filters import Filters, month_label
 from .rollups import fetch_respondents
@@ -70,6 +73,9 @@ class Row:
     @property
     def weight_source_label(self) -> str:
         return str(SOURCE_LABELS[self.weight_source]) if self.weight_source else ""
+    # The three most common reasons for dissatisfaction, on units below target only (see
+    # Section.below): [{"code", "label", "count"}], theme codes and counts of complaints, never text.
+    complaint_themes: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -269,13 +275,15 @@ def build_report(root: Organisation | None, f: Filters, lang: str = "vi", servic
             ids = dict(zip(lay.codes, lay.question_ids))
             for code, e in estimate_by(cur, lay, all_key, volumes, kind="items")[0].items():
                 items.append(Row(ids[code], texts.get(code, code), e, judge(e, target)))
-        sections.append(Section(
+        section = Section(
             questionnaire_id=qid, title=q.title(lang), indicator=lay.indicator,
             indicator_label=str(INDICATOR_LABELS.get(lay.indicator, lay.indicator)), sector=q.sector,
             headline=head, target=target, verdict=judge(head, target), weighted=weighted,
             previous=prev_head, change=_change(head, prev_head), aspects=aspects, trend=trend, units=units,
             channels=channels, items=items, weight_source=source_of(cur.sp, cur.month, volume_sources, weighted),
-        ))
+        )
+        _attach_complaint_themes(section, unit_of_sp, f, lang)
+        sections.append(section)
     if service_point is not None:
         label, code, org_id = _name(service_point, lang), service_point.code, service_point.organisation_id
     elif root is not None:
@@ -312,6 +320,23 @@ def scope_report(root: Organisation | None, date_from: date, date_to: date, lang
     with force_locale(lang):
         return build_report(root, Filters(date_from=date_from, date_to=date_to), lang=lang,
                             service_point=service_point)
+
+
+def _attach_complaint_themes(section: Section, unit_of_sp: dict, f: Filters, lang: str) -> None:
+    """Fill ``complaint_themes`` on the units below target: the complaints among the comments of
+    this questionnaire's responses that the report counts (its period and filters), per unit."""
+    below = {("org" if u.kind == "organisation" else "sp", u.key): u for u in section.below}
+    sps = [sp for sp, key in unit_of_sp.items() if key in below]
+    if not sps:
+        return
+    per_unit: dict[tuple, Counter] = {key: Counter() for key in below}
+    for sp, counts in complaint_counts_by_point(sps, f, questionnaire_id=section.questionnaire_id).items():
+        per_unit[unit_of_sp[sp]].update(counts)
+    with force_locale(lang):
+        labels = {code: str(label) for code, label in THEME_LABELS.items()}
+    for key, unit in below.items():
+        unit.complaint_themes = [{"code": code, "label": labels[code], "count": n}
+                                 for code, n in rank_themes(per_unit[key])]
 
 
 def _is_weighted(r: Cells, volumes: dict) -> bool:

@@ -17,52 +17,88 @@ POLARITIES = ("complaint", "praise", "suggestion", "neutral")
 FLAGS = ("urgent",)
 
 
+# Words of a term meet at a space, or at "_" where a word segmenter joined them
+# (bench/bench_segmentation.py): a term never matches inside a segmented word.
+JOIN = "[ _]"
+
+
 class Matcher:
     """Whole-word phrase search: every term in one regular expression, longest first, so that
-    overlapping terms resolve to the longer one and a text is scanned once."""
+    overlapping terms resolve to the longer one and a text is scanned once.
 
-    def __init__(self, labelled: dict[str, set[str]]):
-        self.labels = labelled
-        if labelled:
-            alternatives = "|".join(re.escape(t) for t in sorted(labelled, key=len, reverse=True))
-            self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
-        else:
-            self.pattern = re.compile(r"(?!x)x")
+    Terms are found on the folded text, then checked word by word against what was typed: a word
+    typed with diacritics matches only the same word ("rồi" is not "rối", "chăm" is not "chậm");
+    a word typed without them matches the term's word folded ("roi" finds "rối"). Terms marked
+    "=" (their folded form means something else) are searched as written, and only in comments
+    typed with diacritics."""
 
-    def find(self, text: str):
-        """(start, end, labels) of each match."""
-        for m in self.pattern.finditer(text):
-            yield m.start(), m.end(), self.labels[m.group()]
+    def __init__(self, terms: dict[tuple[str, bool], set[str]]):
+        # folded term -> [(its words as written, labels)]: "cham" -> chậm, chăm, ...
+        self.candidates: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
+        self.exact: dict[str, set[str]] = {}
+        folded: dict[str, int] = {}
+        marked: dict[str, int] = {}
+        for (term, exact_only), labels in terms.items():
+            if exact_only:
+                self.exact.setdefault(term, set()).update(labels)
+                marked[term] = max(marked.get(term, 0), len(term))
+            else:
+                key = fold(term)
+                self.candidates.setdefault(key, []).append((tuple(term.split()), frozenset(labels)))
+                folded[key] = max(folded.get(key, 0), len(term))
+        self.pattern = self._compile(folded)
+        self.marked = self._compile(marked)
+
+    @staticmethod
+    def _compile(terms: dict[str, int]) -> re.Pattern:
+        if not terms:
+            return re.compile(r"(?!x)x")
+        ordered = sorted(terms, key=lambda t: (-terms[t], t))
+        alternatives = "|".join(JOIN.join(re.escape(w) for w in t.split()) for t in ordered)
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+    def find(self, normal: str, folded: str, accented: bool = True):
+        """(start, end, labels) of each match in a comment, given as normalised and as folded
+        (same positions); ``accented``: the comment was typed with diacritics."""
+        for m in self.pattern.finditer(folded):
+            typed = re.split(JOIN, normal[m.start():m.end()])
+            labels: set[str] = set()
+            for term_words, term_labels in self.candidates[m.group().replace("_", " ")]:
+                if all(t == w or t == fold(t) for t, w in zip(typed, term_words)):
+                    labels |= term_labels
+            if labels:
+                yield m.start(), m.end(), labels
+        if accented:
+            for m in self.marked.finditer(normal):
+                yield m.start(), m.end(), self.exact[m.group().replace("_", " ")]
 
 
 @dataclass(frozen=True)
 class Lexicon:
     abbreviations: dict[str, str]
-    themes_folded: Matcher   # matched on the folded text
-    themes_exact: Matcher    # "=" terms, matched on text typed with diacritics
-    urgent_folded: Matcher
-    urgent_exact: Matcher
-    polarity: tuple[Matcher, Matcher]  # labels negative / positive / suggestion; folded, exact
+    themes: Matcher
+    urgent: Matcher
+    polarity: Matcher  # labels negative / positive / suggestion
+    question: Matcher
     negators: frozenset[str]
+    intensifiers: frozenset[str]
     between: frozenset[str]
     contrast: Matcher
     harassment_terms: tuple[str, ...]
 
 
 def _term(term: str, abbreviations: dict[str, str]) -> tuple[str, bool]:
+    """A lexicon term normalised as comments are, and whether it is matched exactly ("=")."""
     exact = term.startswith("=")
-    normal = " ".join(words(term.lstrip("="), abbreviations))
-    return (normal if exact else fold(normal)), exact
+    return " ".join(words(term.lstrip("="), abbreviations)), exact
 
 
-def _matchers(groups: dict[str, list[str]], abbreviations: dict[str, str]) -> tuple[Matcher, Matcher]:
-    folded: dict[str, set[str]] = {}
-    exact: dict[str, set[str]] = {}
-    for label, terms in groups.items():
-        for term in terms:
-            text, is_exact = _term(term, abbreviations)
-            (exact if is_exact else folded).setdefault(text, set()).add(label)
-    return Matcher(folded), Matcher(exact)
+def _matcher(groups: dict[str, list[str]], abbreviations: dict[str, str]) -> Matcher:
+    terms: dict[tuple[str, bool], set[str]] = {}
+    for label, group in groups.items():
+        for term in group:
+            terms.setdefault(_term(term, abbreviations), set()).add(label)
+    return Matcher(terms)
 
 
 def load(path: Path = LEXICON_PATH) -> Lexicon:
@@ -71,16 +107,16 @@ def load(path: Path = LEXICON_PATH) -> Lexicon:
     unknown = set(data["themes"]) - set(THEMES)
     if unknown:
         raise ValueError(f"unknown theme codes in {path.name}: {sorted(unknown)}")
-    themes_folded, themes_exact = _matchers({c: t["terms"] for c, t in data["themes"].items()}, abbreviations)
-    urgent_folded, urgent_exact = _matchers({"urgent": data["flags"]["urgent"]["terms"]}, abbreviations)
     pol = data["polarity"]
-    polarity = _matchers({k: pol[k] for k in ("negative", "positive", "suggestion")}, abbreviations)
-    contrast, _ = _matchers({"contrast": pol["contrast"]}, abbreviations)
-    norm = lambda ts: frozenset(_term(t, abbreviations)[0] for t in ts)  # noqa: E731
+    norm = lambda ts: frozenset(fold(_term(t, abbreviations)[0]) for t in ts)  # noqa: E731
     return Lexicon(
-        abbreviations=abbreviations, themes_folded=themes_folded, themes_exact=themes_exact,
-        urgent_folded=urgent_folded, urgent_exact=urgent_exact, polarity=polarity,
-        negators=norm(pol["negators"]), between=norm(pol["between"]), contrast=contrast,
+        abbreviations=abbreviations,
+        themes=_matcher({c: t["terms"] for c, t in data["themes"].items()}, abbreviations),
+        urgent=_matcher({"urgent": data["flags"]["urgent"]["terms"]}, abbreviations),
+        polarity=_matcher({k: pol[k] for k in ("negative", "positive", "suggestion")}, abbreviations),
+        question=_matcher({"question": pol["question"]}, abbreviations),
+        negators=norm(pol["negators"]), intensifiers=norm(pol["intensifiers"]), between=norm(pol["between"]),
+        contrast=_matcher({"contrast": pol["contrast"]}, abbreviations),
         harassment_terms=tuple(data["themes"]["harassment"]["terms"]),
     )
 

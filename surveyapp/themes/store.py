@@ -4,13 +4,15 @@
 pages that call them (service points already limited to the viewer's subtree, a time range)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Answer, CommentLabel, CommentTheme
+from ..models import Answer, CommentLabel, CommentTheme, Question, Response
+from ..reports.filters import Filters, clauses
 from .classify import classify_many
 from .lexicon import THEMES
 
@@ -72,13 +74,53 @@ def theme_counts(answer_ids: Iterable[int] | None = None, *, service_point_ids: 
     return {code: found.get(code, 0) for code in THEMES}
 
 
-def top_complaint_themes(service_point_ids: Iterable[int], start: datetime | None = None,
-                         end: datetime | None = None, limit: int = 3) -> list[tuple[str, int]]:
-    """The most common reasons for dissatisfaction: the themes of complaints, most frequent
-    first (ties in ``THEMES`` order), at most ``limit``, none with a zero count."""
-    counts = theme_counts(service_point_ids=service_point_ids, start=start, end=end, polarity="complaint")
+def complaint_counts_by_point(service_point_ids: Iterable[int], f: Filters | None = None, *,
+                              questionnaire_id: int | None = None, start: datetime | None = None,
+                              end: datetime | None = None) -> dict[int, dict[str, int]]:
+    """Classified complaints per service point and theme, in one grouped query: ``{sp: {theme: n}}``
+    (themes with no complaint left out). ``f``: a report's period and response filters (flagged,
+    channel, survey), so the comments counted are those of the responses the report counts;
+    ``questionnaire_id``: only the comments of that questionnaire's surveys."""
+    query = (sa.select(Answer.service_point_id, CommentTheme.theme, sa.func.count())
+             .join(CommentLabel, CommentLabel.answer_id == CommentTheme.answer_id)
+             .join(Answer, Answer.id == CommentTheme.answer_id)
+             .where(CommentLabel.polarity == "complaint",
+                    *_answer_filter(None, service_point_ids, start, end))
+             .group_by(Answer.service_point_id, CommentTheme.theme))
+    if f is not None:
+        query = query.join(Response, Response.id == Answer.response_id).where(
+            *clauses(f, time=Answer.submitted_at))
+    if questionnaire_id is not None:
+        # The questionnaire's free-text questions, as ids: the answer index then skips the
+        # rated answers of the period instead of reading each one.
+        texts = list(db.session.scalars(sa.select(Question.id).where(
+            Question.questionnaire_id == questionnaire_id, Question.type == "text")))
+        if not texts:
+            return {}
+        query = query.where(Answer.question_id.in_(texts))
+    out: dict[int, dict[str, int]] = {}
+    for sp_id, theme, n in db.session.execute(query):
+        out.setdefault(sp_id, {})[theme] = n
+    return out
+
+
+def rank_themes(counts: Mapping[str, int], limit: int = 3) -> list[tuple[str, int]]:
+    """The ``limit`` most frequent themes of ``counts``, most frequent first (ties in ``THEMES``
+    order), none with a zero count."""
     ranked = sorted((item for item in counts.items() if item[1]), key=lambda kv: (-kv[1], THEMES.index(kv[0])))
     return ranked[:limit]
+
+
+def top_complaint_themes(service_point_ids: Iterable[int], start: datetime | None = None,
+                         end: datetime | None = None, limit: int = 3, *, f: Filters | None = None,
+                         questionnaire_id: int | None = None) -> list[tuple[str, int]]:
+    """The most common reasons for dissatisfaction at these service points: the themes of
+    complaints, ranked by :func:`rank_themes`."""
+    total: Counter[str] = Counter()
+    for counts in complaint_counts_by_point(service_point_ids, f, questionnaire_id=questionnaire_id,
+                                            start=start, end=end).values():
+        total.update(counts)
+    return rank_themes(total, limit)
 
 
 def with_theme(theme: str):

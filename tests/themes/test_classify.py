@@ -107,3 +107,31 @@ def test_the_classifier_imports_without_flask():
             "print(m.classify('cho lau qua').themes)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['waiting']"
+
+
+def test_a_word_typed_with_diacritics_is_only_itself():
+    # "chăm" (care) folds like "chậm" (slow), "rồi" (already) like "rối" (confusing),
+    # "thường" (often) like "thương" (to care for): typed with marks, each is only itself.
+    caring = classify("Các bác sĩ chăm sóc bé rất chu đáo, bé khỏi bệnh rồi ạ")
+    assert caring.polarity == "praise" and "waiting" not in caring.themes
+    assert "attitude" not in classify("Cô thường gửi nhận xét qua sổ liên lạc").themes
+    # Typed without marks, the folded word still finds the term.
+    assert classify("cho doi lau qua").themes == ["waiting"]
+    assert "care" in classify("bac si cham soc tan tinh").themes
+
+
+def test_questions_are_neutral_and_threats_complaints():
+    question = classify("Cho hỏi phí làm lại thẻ BHYT bao nhiêu ạ")
+    assert question.polarity == "neutral" and "fees" in question.themes
+    assert classify("Mất thẻ BHYT thì làm lại ở đâu, có tốn phí ko").polarity == "neutral"
+    # A question word inside a statement does not make it a question.
+    assert classify("BHYT chi trả bao nhiêu không ai nói, ra quầy mới biết phải đóng 4 triệu, quá tệ").polarity \
+        == "complaint"
+    threat = classify("Tôi sẽ cho người đến xử lý cái bác sĩ đó, nhớ mặt rồi.")
+    assert threat.flags == ["urgent"] and threat.polarity == "complaint"
+
+
+def test_intensifier_and_a_proposing_nen():
+    assert classify("Hồ sơ phức tạp mà cán bộ xử lý rất gọn").polarity == "praise"
+    assert classify("Phí nên thu một lần, đừng chia nhiều khoản").polarity == "suggestion"
+    assert classify("Hướng dẫn sai nên phải làm lại hồ sơ.").polarity == "complaint"
