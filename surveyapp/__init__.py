@@ -62,6 +62,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+def warm_templates(app: Flask) -> int:
+    """Compile every page template now; returns how many. gunicorn's master calls this before it
+    forks the workers (``gunicorn_conf.when_ready``), so that no worker's first request after a
+    restart pays for compiling the templates it renders."""
+    names = app.jinja_env.list_templates(extensions=("html",))
+    for name in names:
+        app.jinja_env.get_template(name)
+    return len(names)
+
+
 def _configure_engine(engine: sa.Engine) -> None:
     """SQLite: WAL so that readers never wait for the writer, and foreign keys on."""
     if engine.dialect.name != "sqlite":
@@ -78,4 +88,4 @@ def _configure_engine(engine: sa.Engine) -> None:
         cur.close()
 
 
-__all__ = ["create_app", "current_language", "select_locale", "PACKAGE_DIR", "REPO_DIR", "resource_dir"]
+__all__ = ["create_app", "warm_templates", "current_language", "select_locale", "PACKAGE_DIR", "REPO_DIR", "resource_dir"]

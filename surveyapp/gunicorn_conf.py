@@ -22,3 +22,11 @@ def pre_fork(server, worker):
     150,000 objects that never die, and without this every full garbage collection in every
     worker walks them all (about 70 ms) and, by touching them, unshares their memory pages."""
     gc.freeze()
+
+
+def when_ready(server):
+    """Before the workers fork: compile the templates of the preloaded app once, in the master, so
+    that every worker inherits them and the first dashboard after a restart is not the slowest."""
+    from surveyapp import warm_templates  # the config file is read before the app is loaded
+
+    warm_templates(server.app.wsgi())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from surveyapp.extensions import db
+from surveyapp.paths import REPO_DIR
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(database_uris):
@@ -35,3 +36,17 @@ def test_session_cookies_follow_a_rotated_secret_key(app):
     assert sessions.get_signing_serializer(app).loads(cookie) == {"csrf_token": "abc"}
     client = app.test_client()  # and a whole request still opens and saves sessions
     assert client.get("/healthz").status_code == 200
+
+
+def test_gunicorns_master_compiles_every_page_template_before_forking(make_app):
+    """A worker's first request must not compile templates: gunicorn_conf.when_ready does it once."""
+    from types import SimpleNamespace
+
+    from surveyapp import gunicorn_conf
+
+    app = make_app()
+    assert not any(name == "reports/dashboard.html" for (_loader, name) in app.jinja_env.cache.keys())
+    gunicorn_conf.when_ready(SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app)))
+    compiled = {name for (_loader, name) in app.jinja_env.cache.keys()}
+    pages = {str(p.relative_to(REPO_DIR / "templates")) for p in (REPO_DIR / "templates").rglob("*.html")}
+    assert pages and pages <= compiled
