@@ -28,6 +28,7 @@ import analysis
 
 from .i18n import percent
 from .reports.model import Row, Section, funnel_at
+from .reports.verdicts import STATUS_LABELS
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLUE, ORANGE, SKY, GREEN, VERMILLION, GREY = "#0072B2", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#6b6b6b"
@@ -140,8 +141,6 @@ def _target_handle(section: Section):
 
 
 def _verdict_handles(statuses: set[str]) -> list:
-    from .reports.verdicts import STATUS_LABELS
-
     return [Line2D([], [], color=VERDICT_STYLE[s][0], marker=VERDICT_STYLE[s][1], linestyle="none", markersize=7,
                    label=f"{VERDICT_STYLE[s][2]} {STATUS_LABELS[s]}")
             for s in ("met", "inconclusive", "not_met", "no_target") if s in statuses]

@@ -22,6 +22,7 @@ from .alerts.demo import seed_alert_demo
 from .citizen import cli as citizen_cli
 from .dossiers import cli as dossiers_cli
 from .documents import cli as documents_cli
+from .documents.subscriptions import seed_demo_subscription
 from . import contacts
 from .extensions import db
 from .i18n import compile_catalogue
@@ -102,8 +103,6 @@ def seed_demo(seed: int, responses: int, if_empty: bool) -> None:
         return
     summary = seed_module.seed_demo(seed=seed, n_responses=responses)
     seed_alert_demo()
-    from .documents.subscriptions import seed_demo_subscription
-
     seed_demo_subscription()
     click.echo(
         f"Demo data: {summary['organisations']} organisations, {summary['service_points']} service points, "

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 
 import qrcode
 import qrcode.constants
+from fpdf import FPDF
 from flask import current_app, has_request_context, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -32,6 +33,7 @@ from .clock import today as local_today
 from .assets import static_url
 from .models import ServicePoint
 from .privacy import _key, keyed_hash
+from .reports.exports import FONT_DIR, inert
 
 QUIET_ZONE = 4  # modules; the minimum ISO/IEC 18004 asks for
 TOKEN_VERSION = 1
@@ -130,10 +132,6 @@ def render_posters(service_points: list[ServicePoint], paper: str = "A4") -> str
 def posters_pdf(service_points: list[ServicePoint]) -> bytes:
     """One PDF to print: an A4 page per service point with its name, its organisation, its QR code
     and its short URL, the invitation in Vietnamese with English beneath."""
-    from fpdf import FPDF
-
-    from .reports.exports import FONT_DIR, inert
-
     invite_vi, type_vi = _invitation("vi")
     invite_en, type_en = _invitation("en")
     pdf = FPDF(orientation="P", unit="mm", format="A4")

@@ -19,6 +19,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..extensions import db
 from ..models import User
 from .. import outbox
+from ..qr import base_url
+from .sso import local_signin_allowed
 
 SALT = "surveyapp-invitation"
 
@@ -54,9 +56,6 @@ def read(token: str) -> User | None:
 def invite(user: User) -> bool:
     """Queue the invitation e-mail of a new account (in the caller's transaction); False when
     there is nowhere to send it or the account signs in through single sign-on."""
-    from ..qr import base_url
-    from .sso import local_signin_allowed
-
     if not user.email or not local_signin_allowed(user):
         return False
     link = base_url() + url_for("auth.invitation", token=issue(user))

@@ -30,11 +30,17 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import clock
-from ..extensions import db
+from ..alerts.notify import absolute_url
+from ..extensions import db, dialect_insert
+from ..outbox import enqueue_email, store_attachment
+from ..reports.filters import Filters
+from ..reports.layout import upward_report
 from ..models import (
     SUBSCRIPTION_PERIODS, Organisation, ReportDelivery, ReportSubscription, User, subtree_filter,
 )
 from ..workdays import Calendar, load_calendar
+from .decree30 import docx_to_pdf
+from .report import filed_bytes, filed_filename, header_from, period_label
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 FORMATS = ("docx", "pdf")
@@ -218,9 +224,6 @@ def last_delivery(sub: ReportSubscription) -> ReportDelivery | None:
 
 def build_documents(sub: ReportSubscription, first: date, last: date, issued_on: date) -> list[tuple[str, str, bytes]]:
     """(file name, content type, bytes) of each format of the subscription's báo cáo."""
-    from .report import filed_bytes, filed_filename, header_from
-    from ..reports.layout import upward_report
-    from ..reports.filters import Filters
 
     org = sub.organisation
     f = Filters(first, last)
@@ -236,7 +239,6 @@ def build_documents(sub: ReportSubscription, first: date, last: date, issued_on:
     if sub.want_docx:
         out.append((filed_filename(org, first, last, "docx"), CONTENT_TYPES["docx"], docx))
     if sub.want_pdf:
-        from .decree30 import docx_to_pdf
 
         out.append((filed_filename(org, first, last, "pdf"), CONTENT_TYPES["pdf"], docx_to_pdf(docx)))
     return out
@@ -244,8 +246,6 @@ def build_documents(sub: ReportSubscription, first: date, last: date, issued_on:
 
 def email_for(user: User, sub: ReportSubscription, first: date, last: date) -> tuple[str, str]:
     """(subject, text) in the recipient's language: the name, the organisation, the period."""
-    from ..alerts.notify import absolute_url
-    from .report import period_label
 
     lang = user.language or "vi"
     with force_locale(lang):
@@ -266,7 +266,6 @@ def send_period(sub: ReportSubscription, first: date, last: date, *, today: date
     """Build the report of [first, last] and queue one e-mail per current recipient, once per
     subscription and period; commits. Returns how many e-mails were queued (0 when the period
     was sent before, by this run or another worker)."""
-    from ..outbox import enqueue_email, store_attachment
 
     sent_before = sa.select(ReportDelivery.id).where(ReportDelivery.subscription_id == sub.id,
                                                      ReportDelivery.period_start == first)
@@ -282,7 +281,7 @@ def send_period(sub: ReportSubscription, first: date, last: date, *, today: date
     # The claim and the e-mails in one transaction: a concurrent worker's insert waits for this
     # one on PostgreSQL, then finds the key taken; SQLite serialises writers.
     claimed = db.session.execute(
-        _insert_ignore(ReportDelivery).values(subscription_id=sub.id, period_start=first, period_end=last,
+        dialect_insert(ReportDelivery).values(subscription_id=sub.id, period_start=first, period_end=last,
                                               recipients=len(recipient_ids), created_at=clock.now_utc())
         .on_conflict_do_nothing(index_elements=["subscription_id", "period_start"]).returning(ReportDelivery.id)
     ).scalar()
@@ -299,14 +298,6 @@ def send_period(sub: ReportSubscription, first: date, last: date, *, today: date
         queued += item is not None
     db.session.commit()
     return queued
-
-
-def _insert_ignore(model):
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
 
 
 def send_due_reports(today: date | None = None) -> int:

@@ -17,10 +17,13 @@ from datetime import date, datetime
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from openpyxl import Workbook, load_workbook
 
 from ..audit import record
+from ..auth.scope import installation_operator, scope_root
 from ..extensions import db
 from ..models import CODE_PATTERN
 from ..reports.exports import FORMULA_START, inert
@@ -85,11 +88,6 @@ class Context:
 def context_for(actor=None, scope=None) -> Context:
     """The signed-in user's context in a request; the installation operator's otherwise. An
     explicit ``scope`` narrows it (tests and scripts acting for one subtree)."""
-    from flask import has_request_context
-    from flask_login import current_user
-
-    from ..auth.scope import installation_operator, scope_root
-
     if actor is None:
         signed_in = has_request_context() and getattr(current_user, "is_authenticated", False)
         actor = current_user._get_current_object() if signed_in else installation_operator()

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import imports
 from ..accounts import EmailError, normalise_email
+from ..auth.invitations import invite
 from ..auth.scope import grantable_roles, may_manage_user, user_filter, within
 from ..extensions import db
 from ..models import USERNAME_PATTERN, Organisation, User, subtree_filter
@@ -81,8 +82,6 @@ def _parse(records, context):
 
 
 def _apply(rows):
-    from ..auth.invitations import invite
-
     counts = {"created": 0, "updated": 0, "unchanged": 0, "invited": 0}
     created = []
     stored = {u.id: u for part in imports.chunked([r["id"] for r in rows if r["id"]])
