@@ -26,7 +26,7 @@ from surveyapp.models import (
 from surveyapp.reports.filters import Filters
 from surveyapp.reports.model import build_report
 from surveyapp.themes.store import top_complaint_themes
-from tests.admin.admin_helpers import login, make_user
+from tests.admin.admin_helpers import make_user
 from tests.conftest import assert_accessible
 
 MARCH = Filters(date(2026, 3, 1), date(2026, 3, 31))
@@ -175,17 +175,17 @@ def test_json_and_filed_report_agree_and_carry_no_comment_text(app, standard, tm
                                                       "count": 5}
 
 
-def test_dashboard_lists_the_reasons_next_to_the_unit_below_target(app, standard):
+def test_dashboard_lists_the_reasons_next_to_the_unit_below_target(auth, app, standard):
     _, a, b, *_rest, viewer = world(standard)
-    client = app.test_client()
-    assert login(client, viewer.username).status_code == 302
-    html = client.get("/admin/", query_string=MARCH.args()).get_data(as_text=True)
+    client = auth.client_for(viewer)
+    # The units below target are listed in the units tab.
+    html = client.get("/admin/", query_string={**MARCH.args(), "tab": "units"}).get_data(as_text=True)
     assert SECRET not in html
     start = html.index(f'data-testid="complaint-themes-organisation-{a.id}"')
     shown = html[start:html.index("</div>", start)]
     assert "Chờ đợi, xếp hàng, trễ hẹn (5); Thái độ, sự lịch sự (3); Phí, lệ phí, chi phí (2)" in " ".join(shown.split())
     assert f"complaint-themes-organisation-{b.id}" not in html
-    english = client.get("/admin/", query_string={**MARCH.args(), "lang": "en"}).get_data(as_text=True)
+    english = client.get("/admin/", query_string={**MARCH.args(), "tab": "units", "lang": "en"}).get_data(as_text=True)
     assert "Most common reasons for dissatisfaction (number of complaints)" in english
     assert "Waiting, queues, missed deadlines (5)" in english
 
@@ -205,7 +205,7 @@ def test_dashboard_in_chromium_shows_the_reasons_readably(live_server, page, tmp
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url("**/admin/**")
-    page.goto(live_server.url + "/admin/?from=2026-03-01&to=2026-03-31")
+    page.goto(live_server.url + "/admin/?from=2026-03-01&to=2026-03-31&tab=units")
     reasons = page.get_by_test_id(f"complaint-themes-organisation-{a_id}")
     reasons.scroll_into_view_if_needed()
     assert " ".join(reasons.inner_text().split()) == (
