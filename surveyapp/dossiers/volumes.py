@@ -48,14 +48,20 @@ def changes(moves: Iterable[tuple[Cell | None, Cell | None]]) -> Counter:
 
 def apply(delta: Counter) -> None:
     """Add ``delta`` to the stored counts in the current transaction. Cells go in a fixed order,
-    so two writers lock them alike; a count below zero breaks the table's check (it would mean
-    the counts had already gone wrong) and rolls the write back."""
-    rows = [{"service_point_id": sp, "month": m, "dossiers": n} for (sp, m), n in sorted(delta.items()) if n]
-    if not rows:
-        return
+    so two writers lock them alike. A decrease updates a cell that must exist (a CHECK on an
+    upsert would see the bare negative row); a missing cell or a count below zero means the
+    counts had already gone wrong, and the write fails rather than hide it."""
     table = DossierVolume.__table__
-    for i in range(0, len(rows), 500):
-        stmt = dialect_insert(table).values(rows[i:i + 500])
+    rows = [{"service_point_id": sp, "month": m, "dossiers": n} for (sp, m), n in sorted(delta.items()) if n]
+    for row in (r for r in rows if r["dossiers"] < 0):
+        done = db.session.execute(
+            sa.update(table).values(dossiers=table.c.dossiers + row["dossiers"])
+            .where(table.c.service_point_id == row["service_point_id"], table.c.month == row["month"]))
+        if done.rowcount != 1:
+            raise RuntimeError(f"no stored dossier volume to decrease at {row['service_point_id']}, {row['month']}")
+    increases = [r for r in rows if r["dossiers"] > 0]
+    for i in range(0, len(increases), 500):
+        stmt = dialect_insert(table).values(increases[i:i + 500])
         stmt = stmt.on_conflict_do_update(index_elements=["service_point_id", "month"],
                                           set_={"dossiers": table.c.dossiers + stmt.excluded.dossiers})
         db.session.execute(stmt)
