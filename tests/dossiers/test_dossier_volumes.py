@@ -188,3 +188,23 @@ def test_two_writers_at_once_lose_no_increment(make_app, backend):
          [record("A-1", service_point="quaytp0001", received="20261120080000", due="")])
     with app.app_context():
         assert assert_consistent() == {(sp, OCT): 1, (sp, NOV): 2}
+
+
+def test_rebuild_recounts_dossiers_loaded_past_the_write_path(app, kh):
+    """Dossiers loaded by raw SQL (a restore, a bulk load) are not counted until ``rebuild``."""
+    from datetime import datetime
+
+    from surveyapp.dossiers import volumes
+
+    store = [record("R-1", service_point="quaytp0001"), record("R-2", service_point="quaytp0001")]
+    rows, errors = parse_batch(store, Resolver())
+    write(rows)
+    db.session.execute(sa.insert(Dossier.__table__), [
+        {"organisation_id": kh.justice.id, "service_point_id": kh.counter.id, "code": f"RAW-{i}",
+         "code_hash": f"raw{i}", "received_at": datetime(2026, 9, 10, 3, 0), "updated_at": datetime(2026, 9, 10)}
+        for i in range(3)])
+    db.session.commit()
+    assert table() == {(kh.counter.id, OCT): 2} != fresh()
+    assert volumes.rebuild() == 2
+    db.session.commit()
+    assert assert_consistent() == {(kh.counter.id, OCT): 2, (kh.counter.id, SEP): 3}
