@@ -28,7 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-from bench_dashboard import drop_schema, make_app, private_schema  # noqa: E402
+from bench_dashboard import drop_schema, make_app, schema_url  # noqa: E402
+
+
+def private_schema(base_url: str) -> tuple[str, str]:
+    """A fresh schema of this run's own, and its URL."""
+    schema = f"bench_weighting_{os.getpid()}"
+    return schema, schema_url(base_url, schema, True)
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
