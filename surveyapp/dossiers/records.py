@@ -192,10 +192,10 @@ def write(rows: list[dict]) -> dict:
     that differ, and keep the stored dossier volumes (:mod:`.volumes`) equal to a fresh count.
     The one write path of dossier records. Returns counts ``created``, ``updated``, ``unchanged``.
 
-    New rows go in first with ``ON CONFLICT DO NOTHING RETURNING``: what comes back was created
-    by this transaction. The rest are read ``FOR UPDATE``, so their old values (the service
-    point and month they counted in) are the latest committed ones and stay so until commit,
-    even when another writer sent the same dossier at the same moment."""
+    Rows already stored are read ``FOR UPDATE``, so their old values (the service point and
+    month they counted in) are the latest committed ones and stay so until commit. The others go
+    in with ``ON CONFLICT DO NOTHING RETURNING``: what comes back was created by this transaction;
+    what does not was created meanwhile by another writer, and is read ``FOR UPDATE`` in turn."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     if not rows:
         return counts
@@ -203,24 +203,29 @@ def write(rows: list[dict]) -> dict:
     rows = sorted(rows, key=lambda r: (r["organisation_id"], r["code"]))
     table = Dossier.__table__
     now = now_utc()
-    created: set[tuple[int, str]] = set()
-    for i in range(0, len(rows), 500):
-        chunk = [{**{c: r[c] for c in WRITTEN}, "updated_at": now} for r in rows[i:i + 500]]
-        stmt = (dialect_insert(table).values(chunk).on_conflict_do_nothing(index_elements=["organisation_id", "code"])
-                .returning(table.c.organisation_id, table.c.code))
-        created.update((org_id, code) for org_id, code in db.session.execute(stmt))
-    existing = {}
-    by_org: dict[int, list[str]] = {}
-    for r in rows:
-        if (r["organisation_id"], r["code"]) not in created:
-            by_org.setdefault(r["organisation_id"], []).append(r["code"])
     cols = [getattr(Dossier, c) for c in WRITTEN]
-    for org_id, codes in by_org.items():
-        for i in range(0, len(codes), 500):
-            for row in db.session.execute(sa.select(*cols).where(Dossier.organisation_id == org_id,
-                                                                  Dossier.code.in_(codes[i:i + 500]))
-                                          .order_by(Dossier.code).with_for_update()):
-                existing[(row.organisation_id, row.code)] = tuple(row)
+    existing: dict[tuple[int, str], tuple] = {}
+
+    def lock_existing(keys):
+        by_org: dict[int, list[str]] = {}
+        for org_id, code in keys:
+            by_org.setdefault(org_id, []).append(code)
+        for org_id, codes in by_org.items():
+            for i in range(0, len(codes), 500):
+                for row in db.session.execute(sa.select(*cols).where(Dossier.organisation_id == org_id,
+                                                                      Dossier.code.in_(codes[i:i + 500]))
+                                              .order_by(Dossier.code).with_for_update()):
+                    existing[(row.organisation_id, row.code)] = tuple(row)
+
+    lock_existing((r["organisation_id"], r["code"]) for r in rows)
+    missing = [r for r in rows if (r["organisation_id"], r["code"]) not in existing]
+    created: set[tuple[int, str]] = set()
+    insert_new = (dialect_insert(table).on_conflict_do_nothing(index_elements=["organisation_id", "code"])
+                  .returning(table.c.organisation_id, table.c.code))
+    for i in range(0, len(missing), 500):
+        chunk = [{**{c: r[c] for c in WRITTEN}, "updated_at": now} for r in missing[i:i + 500]]
+        created.update((org_id, code) for org_id, code in db.session.execute(insert_new, chunk))
+    lock_existing(k for k in ((r["organisation_id"], r["code"]) for r in missing) if k not in created)
     changed, moves = [], []
     for r in rows:
         key = (r["organisation_id"], r["code"])
