@@ -1109,3 +1109,21 @@ class ApiKey(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+# Dossier volumes (surveyapp/dossiers/volumes.py): the weighting volume kept with the records.
+
+
+class DossierVolume(db.Model):
+    """How many dossiers name ``service_point_id`` and were received in local month ``month``
+    (``reports.filters.month_key``). Kept in the transaction of every dossier write
+    (``dossiers.records.write``) by atomic increments, so it always equals a fresh count."""
+
+    __tablename__ = "dossier_volume"
+    __table_args__ = (sa.CheckConstraint("dossiers >= 0", name="dossiers"),)
+
+    # CASCADE: a service point can only go once no dossier names it; its zero rows go with it.
+    service_point_id: Mapped[int] = mapped_column(sa.ForeignKey("service_point.id", ondelete="CASCADE"),
+                                                  primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    dossiers: Mapped[int] = mapped_column(default=0)

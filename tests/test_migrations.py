@@ -107,3 +107,45 @@ def test_upgrade_keeps_every_response_and_answer_and_every_constraint(empty_data
             db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_dossier_volumes_are_back_filled_from_the_records(empty_database):
+    """0018 counts the dossiers already stored per service point and local month; down and up
+    again gives the same counts as the write path kept."""
+    from datetime import datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from surveyapp.dossiers import volumes
+    from surveyapp.dossiers.records import WRITTEN, write
+    from surveyapp.models import DossierVolume, Organisation, ServicePoint
+
+    app = create_app(base_config(empty_database))
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        upgrade(directory=directory)
+        org = Organisation(code="STP", name="Sở Tư pháp", sector="administrative")
+        points = [ServicePoint(organisation=org, name=f"Quầy {i}") for i in (1, 2)]
+        db.session.add_all([org, *points])
+        db.session.flush()
+        # 16:30 UTC on 31 October is 23:30 local (October), 17:30 is 00:30 on 1 November.
+        instants = [datetime(2026, 10, 31, 16, 30), datetime(2026, 10, 31, 17, 30), datetime(2026, 9, 2, 3, 0)]
+        write([{**dict.fromkeys(WRITTEN), "organisation_id": org.id, "code": f"HS-{i}", "code_hash": f"h{i}",
+                "service_point_id": points[i % 2].id if i % 5 else None, "received_at": instants[i % 3]}
+               for i in range(30)])
+        db.session.commit()
+
+        def stored():
+            db.session.expire_all()
+            return {(r.service_point_id, r.month): r.dossiers for r in db.session.scalars(sa.select(DossierVolume))
+                    if r.dossiers}
+
+        kept = stored()
+        assert kept == volumes.recount() and sum(kept.values()) == 24 and len(kept) == 6
+        db.session.remove()
+        downgrade(directory=directory, revision="0017_report_subscriptions")
+        assert "dossier_volume" not in tables(db.engine)
+        upgrade(directory=directory)
+        assert stored() == kept
+        db.session.remove()
+        db.engine.dispose()

@@ -19,8 +19,9 @@ import analysis.decision766 as d766
 
 from ..clock import day_bounds_utc
 from ..extensions import db
-from ..reports.filters import month_key, month_start_utc
+from ..reports.filters import month_end, month_key, month_start_utc
 from ..models import Answer, Dossier, Organisation, Response, subtree_filter
+from . import volumes
 
 
 def period_bounds(first: date, last: date):
@@ -121,7 +122,16 @@ def _volumes(column, ids, first: date, last: date) -> dict[tuple[int, int], int]
 def service_point_volumes(sp_ids, first: date, last: date) -> dict[tuple[int, int], int]:
     """{(service point id, month key): dossiers received there in that local month}, in the
     shape of ``reports.queries.fetch_volumes``: where records exist, they replace hand-entered
-    volumes. Only dossiers that name their service point count."""
+    volumes. Only dossiers that name their service point count. Whole months (``first`` a
+    month's first day, ``last`` a month's last) are read from the stored counts
+    (:mod:`.volumes`); any other period is counted afresh."""
+    if first.day == 1 and last == month_end(last):
+        return volumes.stored(sp_ids, month_key(first), month_key(last))
+    return counted_service_point_volumes(sp_ids, first, last)
+
+
+def counted_service_point_volumes(sp_ids, first: date, last: date) -> dict[tuple[int, int], int]:
+    """The same, counted from the dossier rows of the period."""
     return _volumes(Dossier.service_point_id, sp_ids, first, last)
 
 
@@ -130,4 +140,4 @@ def organisation_volumes(org_ids, first: date, last: date) -> dict[tuple[int, in
     return _volumes(Dossier.organisation_id, org_ids, first, last)
 
 
-__all__ = ["handled_count", "late", "indicator_766", "satisfaction_by_field", "service_point_volumes", "organisation_volumes", "period_bounds"]
+__all__ = ["handled_count", "late", "indicator_766", "satisfaction_by_field", "service_point_volumes", "counted_service_point_volumes", "organisation_volumes", "period_bounds"]

@@ -17,6 +17,7 @@ from ..clock import now_utc, to_local, to_utc
 from ..extensions import db, dialect_insert
 from ..models import DOSSIER_CHANNELS, Dossier, Organisation, ServicePoint, subtree_filter
 from ..qr import dossier_hash
+from . import volumes
 
 MAX_CODE = 64
 DATE_FORMAT = "%Y%m%d%H%M%S"
@@ -188,39 +189,68 @@ def _comparable(values: dict) -> tuple:
 
 def write(rows: list[dict]) -> dict:
     """Upsert ``rows`` by (organisation, code) in the current transaction, touching only rows
-    that differ. Returns counts ``created``, ``updated``, ``unchanged``."""
+    that differ, and keep the stored dossier volumes (:mod:`.volumes`) equal to a fresh count.
+    The one write path of dossier records. Returns counts ``created``, ``updated``, ``unchanged``.
+
+    Rows already stored are read ``FOR UPDATE``, so their old values (the service point and
+    month they counted in) are the latest committed ones and stay so until commit. The others go
+    in with ``ON CONFLICT DO NOTHING RETURNING``: what comes back was created by this transaction;
+    what does not was created meanwhile by another writer, and is read ``FOR UPDATE`` in turn."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     if not rows:
         return counts
-    existing = {}
-    by_org: dict[int, list[str]] = {}
-    for r in rows:
-        by_org.setdefault(r["organisation_id"], []).append(r["code"])
+    # A fixed order, so that two writers lock the same dossiers alike.
+    rows = sorted(rows, key=lambda r: (r["organisation_id"], r["code"]))
+    table = Dossier.__table__
+    now = now_utc()
     cols = [getattr(Dossier, c) for c in WRITTEN]
-    for org_id, codes in by_org.items():
-        for i in range(0, len(codes), 500):
-            for row in db.session.execute(sa.select(*cols).where(Dossier.organisation_id == org_id,
-                                                                  Dossier.code.in_(codes[i:i + 500]))):
-                existing[(row.organisation_id, row.code)] = tuple(row)
-    changed = []
+    existing: dict[tuple[int, str], tuple] = {}
+
+    def lock_existing(keys):
+        by_org: dict[int, list[str]] = {}
+        for org_id, code in keys:
+            by_org.setdefault(org_id, []).append(code)
+        for org_id, codes in by_org.items():
+            for i in range(0, len(codes), 500):
+                for row in db.session.execute(sa.select(*cols).where(Dossier.organisation_id == org_id,
+                                                                      Dossier.code.in_(codes[i:i + 500]))
+                                              .order_by(Dossier.code).with_for_update()):
+                    existing[(row.organisation_id, row.code)] = tuple(row)
+
+    lock_existing((r["organisation_id"], r["code"]) for r in rows)
+    missing = [r for r in rows if (r["organisation_id"], r["code"]) not in existing]
+    created: set[tuple[int, str]] = set()
+    insert_new = (dialect_insert(table).on_conflict_do_nothing(index_elements=["organisation_id", "code"])
+                  .returning(table.c.organisation_id, table.c.code))
+    for i in range(0, len(missing), 500):
+        chunk = [{**{c: r[c] for c in WRITTEN}, "updated_at": now} for r in missing[i:i + 500]]
+        created.update((org_id, code) for org_id, code in db.session.execute(insert_new, chunk))
+    lock_existing(k for k in ((r["organisation_id"], r["code"]) for r in missing) if k not in created)
+    changed, moves = [], []
     for r in rows:
-        old = existing.get((r["organisation_id"], r["code"]))
-        if old is None:
+        key = (r["organisation_id"], r["code"])
+        new_cell = volumes.cell(r["service_point_id"], r["received_at"])
+        if key in created:
             counts["created"] += 1
-        elif old == _comparable(r):
+            moves.append((None, new_cell))
+            continue
+        old = existing[key]
+        if old == _comparable(r):
             counts["unchanged"] += 1
             continue
-        else:
-            counts["updated"] += 1
-        changed.append({**{c: r[c] for c in WRITTEN}, "updated_at": now_utc()})
+        counts["updated"] += 1
+        old_values = dict(zip(WRITTEN, old))
+        moves.append((volumes.cell(old_values["service_point_id"], old_values["received_at"]), new_cell))
+        changed.append({**{c: r[c] for c in WRITTEN}, "updated_at": now})
     if changed:
-        stmt = dialect_insert(Dossier.__table__)
+        stmt = dialect_insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["organisation_id", "code"],
             set_={c: stmt.excluded[c] for c in WRITTEN + ("updated_at",) if c not in ("organisation_id", "code")},
         )
         for i in range(0, len(changed), 500):
             db.session.execute(stmt, changed[i:i + 500])
+    volumes.apply(volumes.changes(moves))
     return counts
 
 

@@ -1,9 +1,10 @@
 """The weighting volume of each service point and month, and where it comes from.
 
 Where the one-stop software's dossier records name a service point, the dossiers received there
-in a local month are that month's volume (``dossiers.metrics.service_point_volumes``); where
-there are none, the volume officials entered by hand stays (``queries.fetch_volumes``). Both
-count whole local months, so a period that ends mid-month weighs every point alike.
+in a local month are that month's volume (``dossiers.metrics.service_point_volumes``, read from
+the counts stored with the records, ``dossiers.volumes``); where there are none, the volume
+officials entered by hand stays (``queries.fetch_volumes``). Both count whole local months, so a
+period that ends mid-month weighs every point alike.
 """
 from __future__ import annotations
 

@@ -193,14 +193,14 @@ def test_english_on_request(app, demo, tmp_path):
 def test_indicator_766_in_json_and_in_the_document(app, demo, tmp_path):
     from datetime import datetime
 
+    from surveyapp.dossiers.records import WRITTEN, write
     from surveyapp.extensions import db
-    from surveyapp.models import Dossier
 
     commune = _org("KA-TANPHU")
     day = datetime.combine(date.today() - timedelta(days=10), datetime.min.time())
-    for i in range(4):
-        db.session.add(Dossier(organisation_id=commune.id, code=f"HS-{i}", code_hash=f"h{i}", received_at=day,
-                               due_at=day + timedelta(days=3), returned_at=day + timedelta(days=1), channel="online"))
+    write([{**dict.fromkeys(WRITTEN), "organisation_id": commune.id, "code": f"HS-{i}", "code_hash": f"h{i}",
+            "received_at": day, "due_at": day + timedelta(days=3), "returned_at": day + timedelta(days=1),
+            "channel": "online"} for i in range(4)])
     db.session.commit()
     data = json.loads(_cli(app, "--format", "json").output)
     units = {u["label"]: u for sec in data["sections"] for u in sec["units"]}

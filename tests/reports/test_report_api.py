@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from surveyapp.auth.apikeys import create_key, revoke_key
+from surveyapp.dossiers.records import WRITTEN, write
 from surveyapp.extensions import db
-from surveyapp.models import ApiKey, AuditEvent, Dossier, Organisation, ServicePoint
+from surveyapp.models import ApiKey, AuditEvent, Organisation, ServicePoint
 from surveyapp.reports.layout import LAYOUT_VERSION, SCHEMA_PATH
 
 FROM = (date.today() - timedelta(days=400)).isoformat()
@@ -44,10 +45,10 @@ def cli_json(code: str, *extra) -> dict:
 
 
 def add_dossiers(sp: ServicePoint, count: int, day: datetime, prefix: str = "HS") -> None:
-    for i in range(count):
-        db.session.add(Dossier(organisation_id=sp.organisation_id, service_point_id=sp.id, code=f"{prefix}-{sp.id}-{i}",
-                               code_hash=f"{prefix}{sp.id}h{i}", received_at=day, due_at=day + timedelta(days=3),
-                               returned_at=day + timedelta(days=1), channel="counter"))
+    write([{**dict.fromkeys(WRITTEN), "organisation_id": sp.organisation_id, "service_point_id": sp.id,
+            "code": f"{prefix}-{sp.id}-{i}", "code_hash": f"{prefix}{sp.id}h{i}", "received_at": day,
+            "due_at": day + timedelta(days=3), "returned_at": day + timedelta(days=1), "channel": "counter"}
+           for i in range(count)])
     db.session.commit()
 
 

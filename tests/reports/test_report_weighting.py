@@ -14,8 +14,9 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from surveyapp import clock
+from surveyapp.dossiers.records import WRITTEN, write
 from surveyapp.extensions import db
-from surveyapp.models import Answer, Dossier, Organisation, Response, ServicePoint, ServiceVolume, Survey, User
+from surveyapp.models import Answer, Organisation, Response, ServicePoint, ServiceVolume, Survey, User
 from surveyapp.reports import model
 from surveyapp.reports.filters import month_end, parse_filters
 
@@ -62,9 +63,9 @@ def commune(app, standard):
 
 def dossiers(sp: ServicePoint | None, org: Organisation, count: int, day: date, tag: str) -> None:
     received = clock.to_utc(datetime.combine(day, time(9, 0)))
-    for i in range(count):
-        db.session.add(Dossier(organisation_id=org.id, service_point_id=sp.id if sp else None, code=f"{tag}-{i}",
-                               code_hash=f"{tag}h{i}", received_at=received, channel="counter"))
+    write([{**dict.fromkeys(WRITTEN), "organisation_id": org.id, "service_point_id": sp.id if sp else None,
+            "code": f"{tag}-{i}", "code_hash": f"{tag}h{i}", "received_at": received, "channel": "counter"}
+           for i in range(count)])
     db.session.commit()
 
 
