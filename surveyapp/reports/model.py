@@ -290,7 +290,7 @@ def _all_units(root: Organisation | None, unit_meta: dict, f: Filters, lang: str
     """Every unit under ``root`` (active child organisations of the chosen sector, the root's own
     active service points), plus any unit that has data, in the order of the unit rows."""
     seen: dict[tuple, Unit] = {}
-    for (k, key), (label, kind, _org) in unit_meta.items():
+    for (k, key), (label, kind, _org, _code) in unit_meta.items():
         seen[(k, key)] = Unit(kind, key, label)
     parent = Organisation.parent_id.is_(None) if root is None else Organisation.parent_id == root.id
     stmt = sa.select(Organisation).where(parent, Organisation.active.is_(True))
