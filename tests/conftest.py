@@ -154,7 +154,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -184,6 +184,17 @@ def app_context(app):
         return
     with app.app_context():
         yield app
+
+
+def detached(*objects):
+    """Load the columns of ``objects`` and detach them from the session, so that a test in flaskr's
+    shape reads them after the app context that made them is gone (relationships stay unloaded:
+    fetch the row again inside a context to follow them)."""
+    for obj in objects:
+        db.session.refresh(obj)
+    for obj in objects:
+        db.session.expunge(obj)
+    return objects[0] if len(objects) == 1 else objects
 
 
 @pytest.fixture
