@@ -154,7 +154,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -177,8 +177,8 @@ def app(make_app, request):
 
 @pytest.fixture
 def app_context(app):
-    """One app context for the whole test, for tests and fixtures (``standard``, ``demo``) that work
-    on the database directly and make no request; the one ``app`` holds where it still holds one."""
+    """One app context for the whole test, for tests and fixtures (``standard``) that work on the
+    database directly and make no request; the one ``app`` holds where it still holds one."""
     if has_app_context() and current_app._get_current_object() is app:
         yield app
         return
@@ -225,11 +225,13 @@ def standard(app_context):
 
 
 @pytest.fixture
-def demo(app_context):
-    """A small, deterministic demo province (a few hundred responses)."""
+def demo(app):
+    """A small, deterministic demo province (a few hundred responses), made in an app context of
+    its own, so a test that uses it still holds none."""
     from surveyapp.seed import seed_demo
 
-    return seed_demo(seed=7, n_responses=600)
+    with app.app_context():
+        return seed_demo(seed=7, n_responses=600)
 
 
 # ---------------------------------------------------------------------------------------------
