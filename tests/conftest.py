@@ -154,7 +154,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -195,6 +195,16 @@ def detached(*objects):
     for obj in objects:
         db.session.expunge(obj)
     return objects[0] if len(objects) == 1 else objects
+
+
+def reloaded(bundle):
+    """``bundle`` (a dataclass of rows, such as one a fixture detached) with every row fetched
+    again in the current app context's session."""
+    import dataclasses
+
+    return dataclasses.replace(bundle, **{
+        f.name: db.session.get(type(v), v.id) for f in dataclasses.fields(bundle)
+        if isinstance(v := getattr(bundle, f.name), db.Model)})
 
 
 @pytest.fixture
