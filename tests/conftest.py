@@ -154,7 +154,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/", "alerts/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/", "alerts/", "cases/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -197,14 +197,33 @@ def detached(*objects):
     return objects[0] if len(objects) == 1 else objects
 
 
-def reloaded(bundle):
-    """``bundle`` (a dataclass of rows, such as one a fixture detached) with every row fetched
-    again in the current app context's session."""
+def rows_of(bundle) -> list:
+    """Every row in ``bundle``: a dataclass of rows and of such dataclasses."""
     import dataclasses
 
-    return dataclasses.replace(bundle, **{
-        f.name: db.session.get(type(v), v.id) for f in dataclasses.fields(bundle)
-        if isinstance(v := getattr(bundle, f.name), db.Model)})
+    rows = []
+    for f in dataclasses.fields(bundle):
+        value = getattr(bundle, f.name)
+        if isinstance(value, db.Model):
+            rows.append(value)
+        elif dataclasses.is_dataclass(value):
+            rows += rows_of(value)
+    return rows
+
+
+def reloaded(bundle):
+    """``bundle`` (a dataclass of rows and of such dataclasses, such as one a fixture detached) with
+    every row fetched again in the current app context's session."""
+    import dataclasses
+
+    changes = {}
+    for f in dataclasses.fields(bundle):
+        value = getattr(bundle, f.name)
+        if isinstance(value, db.Model):
+            changes[f.name] = db.session.get(type(value), value.id)
+        elif dataclasses.is_dataclass(value):
+            changes[f.name] = reloaded(value)
+    return dataclasses.replace(bundle, **changes)
 
 
 @pytest.fixture
