@@ -12,7 +12,9 @@ Fixtures: ``app`` (parametrised over the backends; no app context held in the ar
 ``FLASKR_SHAPE``), ``app_context``, ``client``, ``runner``, ``auth`` (signs in and out:
 ``tests/auth_actions.py``), ``make_app(**config)`` for a second app on the same database, ``standard`` (the
 standard questionnaires and targets), ``demo`` (a small demo province),
-``live_server`` and ``page`` (a real headless Chromium) for browser tests.
+``live_server`` and ``page`` (a real headless Chromium) for browser tests. In flaskr's shape a row
+made in one app context is read after it with ``detached`` (columns loaded, session let go) and
+used again in another with ``reloaded`` (a fixture's dataclass of rows, fetched anew).
 """
 from __future__ import annotations
 
