@@ -156,7 +156,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/", "alerts/", "cases/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/", "alerts/", "cases/", "kiosk/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
