@@ -12,7 +12,9 @@ Fixtures: ``app`` (parametrised over the backends; no app context held in the ar
 ``FLASKR_SHAPE``), ``app_context``, ``client``, ``runner``, ``auth`` (signs in and out:
 ``tests/auth_actions.py``), ``make_app(**config)`` for a second app on the same database, ``standard`` (the
 standard questionnaires and targets), ``demo`` (a small demo province),
-``live_server`` and ``page`` (a real headless Chromium) for browser tests.
+``live_server`` and ``page`` (a real headless Chromium) for browser tests. In flaskr's shape a row
+made in one app context is read after it with ``detached`` (columns loaded, session let go) and
+used again in another with ``reloaded`` (a fixture's dataclass of rows, fetched anew).
 """
 from __future__ import annotations
 
@@ -154,7 +156,7 @@ def make_app(database_uris, backend):
 # for the whole test (and make_app empties ``g`` at each request) until the area is converted.
 FLASKR_SHAPE = ("test_app.py", "test_auth.py", "test_cli.py", "test_config.py", "test_errors.py", "test_health.py",
                 "test_i18n.py", "test_migrations.py", "test_models.py", "test_packaging.py", "test_ratelimit.py",
-                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/")
+                "test_seed.py", "test_seed_demo.py", "analysis/", "privacy/", "themes/", "sso/", "public/", "documents/", "dossiers/", "imports/", "subscriptions/", "alerts/", "cases/", "kiosk/")
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -177,13 +179,53 @@ def app(make_app, request):
 
 @pytest.fixture
 def app_context(app):
-    """One app context for the whole test, for tests and fixtures (``standard``, ``demo``) that work
-    on the database directly and make no request; the one ``app`` holds where it still holds one."""
+    """One app context for the whole test, for tests and fixtures (``standard``) that work on the
+    database directly and make no request; the one ``app`` holds where it still holds one."""
     if has_app_context() and current_app._get_current_object() is app:
         yield app
         return
     with app.app_context():
         yield app
+
+
+def detached(*objects):
+    """Load the columns of ``objects`` and detach them from the session, so that a test in flaskr's
+    shape reads them after the app context that made them is gone (relationships stay unloaded:
+    fetch the row again inside a context to follow them)."""
+    for obj in objects:
+        db.session.refresh(obj)
+    for obj in objects:
+        db.session.expunge(obj)
+    return objects[0] if len(objects) == 1 else objects
+
+
+def rows_of(bundle) -> list:
+    """Every row in ``bundle``: a dataclass of rows and of such dataclasses."""
+    import dataclasses
+
+    rows = []
+    for f in dataclasses.fields(bundle):
+        value = getattr(bundle, f.name)
+        if isinstance(value, db.Model):
+            rows.append(value)
+        elif dataclasses.is_dataclass(value):
+            rows += rows_of(value)
+    return rows
+
+
+def reloaded(bundle):
+    """``bundle`` (a dataclass of rows and of such dataclasses, such as one a fixture detached) with
+    every row fetched again in the current app context's session."""
+    import dataclasses
+
+    changes = {}
+    for f in dataclasses.fields(bundle):
+        value = getattr(bundle, f.name)
+        if isinstance(value, db.Model):
+            changes[f.name] = db.session.get(type(value), value.id)
+        elif dataclasses.is_dataclass(value):
+            changes[f.name] = reloaded(value)
+    return dataclasses.replace(bundle, **changes)
 
 
 @pytest.fixture
@@ -214,11 +256,13 @@ def standard(app_context):
 
 
 @pytest.fixture
-def demo(app_context):
-    """A small, deterministic demo province (a few hundred responses)."""
+def demo(app):
+    """A small, deterministic demo province (a few hundred responses), made in an app context of
+    its own, so a test that uses it still holds none."""
     from surveyapp.seed import seed_demo
 
-    return seed_demo(seed=7, n_responses=600)
+    with app.app_context():
+        return seed_demo(seed=7, n_responses=600)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from surveyapp.alerts.notify import send_held_summaries
 from surveyapp.alerts.webhooks import add_webhook
 from surveyapp.extensions import db
 from surveyapp.models import Alert, AlertRule, AlertSubscription, KioskDevice, Notification, utcnow
+from tests.conftest import reloaded
 
 SECRET = "province-secret-0123456789"
 
@@ -26,18 +27,21 @@ def emails_to(smtp, address):
     return [m for m in smtp.messages if m["To"] == address]
 
 
-def test_three_dissatisfied_ratings_within_an_hour_raise_one_email_and_one_webhook_call(app, province, smtp,
+def test_three_dissatisfied_ratings_within_an_hour_raise_one_email_and_one_webhook_call(app, province_rows, smtp,
                                                                                        receiver):
-    add_webhook(province.province, receiver.url, SECRET)
-    db.session.commit()
-    for minutes, value in ((50, 1), (30, 4), (20, 2), (5, 1)):  # a satisfied rating in between
-        rate(province.survey, province.point, value, minutes_ago(minutes))
-    rate(province.survey, province.other_point, 1, minutes_ago(1))  # another counter: one only
+    with app.app_context():
+        province = reloaded(province_rows)
+        add_webhook(province.province, receiver.url, SECRET)
+        db.session.commit()
+        for minutes, value in ((50, 1), (30, 4), (20, 2), (5, 1)):  # a satisfied rating in between
+            rate(province.survey, province.point, value, minutes_ago(minutes))
+        rate(province.survey, province.other_point, 1, minutes_ago(1))  # another counter: one only
     run_once(app)
 
-    [alert] = db.session.scalars(sa.select(Alert)).all()
-    assert alert.kind == "dissatisfied_burst" and alert.service_point_id == province.point.id
-    assert alert.details["count"] == 3
+    with app.app_context():
+        [alert] = db.session.scalars(sa.select(Alert)).all()
+        assert alert.kind == "dissatisfied_burst" and alert.service_point_id == province_rows.point.id
+        assert alert.details["count"] == 3
     # Managers of the commune and of the province, by default; not the viewer, not the other commune.
     assert len(emails_to(smtp, "xamot@example.gov.vn")) == 1
     assert len(emails_to(smtp, "tinh@example.gov.vn")) == 1
@@ -46,12 +50,15 @@ def test_three_dissatisfied_ratings_within_an_hour_raise_one_email_and_one_webho
     assert len(receiver.calls) == 1
     assert receiver.events()[0]["alert"]["service_point"]["name"] == "Quầy Tư pháp"
 
-    rate(province.survey, province.point, 2, minutes_ago(0.5))  # a fourth, within the hour
+    with app.app_context():
+        province = reloaded(province_rows)
+        rate(province.survey, province.point, 2, minutes_ago(0.5))  # a fourth, within the hour
     run_once(app)
     assert len(smtp.messages) == 2 and len(receiver.calls) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
-    # Each recipient has it in the workspace list, unread.
-    assert {n.user.username for n in db.session.scalars(sa.select(Notification))} == {"xamot", "tinh"}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
+        # Each recipient has it in the workspace list, unread.
+        assert {n.user.username for n in db.session.scalars(sa.select(Notification))} == {"xamot", "tinh"}
 
 
 def test_the_cap_holds_emails_back_and_a_summary_follows(app, province, smtp, receiver):

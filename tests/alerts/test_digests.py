@@ -42,17 +42,19 @@ def test_weekly_digest_in_english_with_indices_verdicts_and_a_text_part(app, pro
     assert "@example" not in text.replace("tinh@example.gov.vn", "")
 
 
-def test_digest_send_command_sends_one_now(app, province, smtp):
+def test_digest_send_command_sends_one_now(app, province_rows, smtp):
     runner = app.test_cli_runner()
     res = runner.invoke(args=["digest", "send", "--user", "xamot", "--period", "month"])
     assert res.exit_code == 0, res.output
     assert "queued" in res.output
-    outbox.deliver_due()
+    with app.app_context():
+        outbox.deliver_due()
     assert [m["To"] for m in smtp.messages] == ["xamot@example.gov.vn"]
     assert str(smtp.messages[0]["Subject"]).startswith("Bản tin tháng")
     missing = runner.invoke(args=["digest", "send", "--user", "nobody"])
     assert missing.exit_code != 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxItem)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxItem)) == 1
 
 
 def test_the_cases_section_is_an_empty_hook_until_cases_exist(app, province):

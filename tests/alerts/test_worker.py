@@ -101,21 +101,22 @@ def test_two_workers_on_postgresql_never_deliver_the_same_item_twice(app, provin
     assert receiver.max_in_flight >= 2  # both workers were delivering at the same time
 
 
-def test_jobs_run_once_runs_what_is_due_once(app, province, receiver, monkeypatch):
+def test_jobs_run_once_runs_what_is_due_once(app, province_rows, receiver, monkeypatch):
     # The interval jobs must not fall due again while the first run builds the rollups.
     monkeypatch.setitem(app.config, "JOBS_ALERTS_SECONDS", 3600)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["jobs", "run-once"])
     assert first.exit_code == 0, first.output
     assert "Ran: alerts, cases, themes, cases-overdue, alerts-targets, held-notifications, digests, report-refresh, retention, report-subscriptions, outbox" in first.output
-    runs = dict(db.session.execute(sa.select(JobState.name, JobState.runs)).all())
+    with app.app_context():
+        runs = dict(db.session.execute(sa.select(JobState.name, JobState.runs)).all())
     assert runs["alerts"] == runs["report-refresh"] == 1 and runs["outbox"] == 1
 
     second = runner.invoke(args=["jobs", "run-once"])
     assert second.exit_code == 0
     assert "Ran: outbox" in second.output  # delivery always looks; the scheduled jobs are not due
-    db.session.expire_all()
-    runs = dict(db.session.execute(sa.select(JobState.name, JobState.runs)).all())
+    with app.app_context():
+        runs = dict(db.session.execute(sa.select(JobState.name, JobState.runs)).all())
     assert runs["alerts"] == runs["report-refresh"] == runs["digests"] == 1
 
     listing = runner.invoke(args=["jobs", "list"])

@@ -8,10 +8,28 @@ import pytest
 from case_helpers import Commune, Recorder, World, make_user
 from surveyapp.extensions import db
 from surveyapp.models import Organisation, ServicePoint, Survey
+from tests.conftest import detached, rows_of
 
 
 @pytest.fixture
-def world(app, standard) -> World:
+def world(app_context, standard) -> World:
+    """The world, in the one app context of a test that makes no request nor command."""
+    return build_world(standard)
+
+
+@pytest.fixture
+def world_rows(app) -> World:
+    """The world for a test that makes requests or runs commands: made in an app context of its
+    own, its rows detached (``tests.conftest.reloaded`` fetches them again inside a context)."""
+    from surveyapp.seed import seed_standard
+
+    with app.app_context():
+        world = build_world(seed_standard())
+        detached(*rows_of(world))
+        return world
+
+
+def build_world(standard) -> World:
     q = standard["sipas-admin"]
     province = Organisation(code="P", name="UBND tỉnh Thử Nghiệm", sector="administrative")
     db.session.add(province)

@@ -13,6 +13,7 @@ from surveyapp.cases import service
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Case, CaseDeadline
 from surveyapp.workdays import due_on
+from tests.conftest import reloaded
 
 from case_helpers import add_response, local, the_case
 
@@ -207,13 +208,16 @@ def test_on_time_share_counts_cases_due_in_the_period(world):
         on_time_share(*march)
 
 
-def test_a_holiday_added_later_moves_the_deadline_of_open_cases(world, runner):
-    case = the_case_of(world, at=local(2026, 4, 29, 10))
-    done = the_case_of(world, at=local(2026, 4, 29, 10))
-    service.transition(done, "resolved", world.a.manager, resolution="x")
-    db.session.commit()
-    assert due_on(case.due_at) == date(2026, 5, 8)  # 5 working days: 4, 5, 6, 7, 8 May
+def test_a_holiday_added_later_moves_the_deadline_of_open_cases(app, world_rows, runner):
+    with app.app_context():
+        world = reloaded(world_rows)
+        case = the_case_of(world, at=local(2026, 4, 29, 10))
+        done = the_case_of(world, at=local(2026, 4, 29, 10))
+        service.transition(done, "resolved", world.a.manager, resolution="x")
+        db.session.commit()
+        assert due_on(case.due_at) == date(2026, 5, 8)  # 5 working days: 4, 5, 6, 7, 8 May
+        case_id, done_id = case.id, done.id
     assert runner.invoke(args=["holidays", "add", "2026-05-04"]).exit_code == 0
-    db.session.expire_all()
-    assert due_on(db.session.get(Case, case.id).due_at) == date(2026, 5, 11)
-    assert due_on(db.session.get(Case, done.id).due_at) == date(2026, 5, 8)  # resolved: the deadline it had
+    with app.app_context():
+        assert due_on(db.session.get(Case, case_id).due_at) == date(2026, 5, 11)
+        assert due_on(db.session.get(Case, done_id).due_at) == date(2026, 5, 8)  # resolved: the deadline it had

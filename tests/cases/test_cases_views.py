@@ -13,20 +13,32 @@ from case_helpers import add_response, local, the_case
 from surveyapp.cases import open_cases_for_new_responses
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Case
+from tests.conftest import detached, reloaded
 
 WIDE = {"from": "2026-01-01", "to": "2026-12-31"}
 
 
-def opened(commune, **kwargs):
-    response = add_response(commune, **{"rating": 1, "comment": "Chờ quá lâu ở quầy.", **kwargs})
-    open_cases_for_new_responses()
-    return the_case(response)
+def opened(app, world, side: str, **kwargs) -> Case:
+    """A case opened for a new response at commune ``side`` ("a" or "b"), in an app context of its
+    own: the case, detached."""
+    with app.app_context():
+        commune = getattr(reloaded(world), side)
+        response = add_response(commune, **{"rating": 1, "comment": "Chờ quá lâu ở quầy.", **kwargs})
+        open_cases_for_new_responses()
+        return detached(the_case(response))
 
 
-def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, auth):
-    late = opened(world.a, comment="Quầy đóng cửa sớm.", at=local(2026, 3, 2, 9))
-    recent = opened(world.a, comment="Thiếu ghế.")
-    other = opened(world.b, comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
+def case_now(app, case_id: int) -> Case:
+    """The case as stored now, detached."""
+    with app.app_context():
+        return detached(db.session.get(Case, case_id))
+
+
+def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(app, world_rows, auth):
+    world = world_rows
+    late = opened(app, world, "a", comment="Quầy đóng cửa sớm.", at=local(2026, 3, 2, 9))
+    recent = opened(app, world, "a", comment="Thiếu ghế.")
+    other = opened(app, world, "b", comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
     client = auth.client_for(world.a.manager)
     html = client.get("/admin/cases").get_data(as_text=True)
     assert f"#{late.id}" in html and f"#{recent.id}" in html
@@ -57,10 +69,11 @@ def test_the_list_shows_the_subtree_highlights_overdue_cases_and_filters(world, 
     assert f"#{other.id}<" in province and f"#{late.id}<" in province
 
 
-def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(world, auth):
-    nasty = opened(world.a, comment="=HYPERLINK(\"http://x\",\"bấm\") gọi 0912 345 678", contact="dan@example.vn")
-    opened(world.a, comment="-1+2")
-    opened(world.b, comment="Bắc Sơn")
+def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(app, world_rows, auth):
+    world = world_rows
+    nasty = opened(app, world, "a", comment="=HYPERLINK(\"http://x\",\"bấm\") gọi 0912 345 678", contact="dan@example.vn")
+    opened(app, world, "a", comment="-1+2")
+    opened(app, world, "b", comment="Bắc Sơn")
     client = auth.client_for(world.a.viewer)
     r = client.get("/admin/cases/export.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
@@ -81,8 +94,9 @@ def test_exports_hold_the_filtered_cases_as_inert_text_without_contacts(world, a
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
 
 
-def test_the_case_page_masks_the_comment_and_contact_for_viewers_only(world, auth):
-    case = opened(world.a, comment="Gọi tôi 0912 345 678.", contact="dan@example.vn")
+def test_the_case_page_masks_the_comment_and_contact_for_viewers_only(app, world_rows, auth):
+    world = world_rows
+    case = opened(app, world, "a", comment="Gọi tôi 0912 345 678.", contact="dan@example.vn")
     viewer = auth.client_for(world.a.viewer).get(f"/admin/cases/{case.id}").get_data(as_text=True)
     assert "0912 345 678" not in viewer and "dan@example.vn" not in viewer and "[số điện thoại]" in viewer
     assert "Tiếp nhận" not in viewer and 'action="/admin/cases/' not in viewer  # no buttons
@@ -92,27 +106,30 @@ def test_the_case_page_masks_the_comment_and_contact_for_viewers_only(world, aut
     assert "case.open" in manager  # the history
 
 
-def test_a_manager_acts_and_a_refused_move_changes_nothing(world, auth, outbox):
-    case = opened(world.a, contact="dan@example.vn")
+def test_a_manager_acts_and_a_refused_move_changes_nothing(app, world_rows, auth, outbox):
+    world = world_rows
+    case = opened(app, world, "a", contact="dan@example.vn")
     client = auth.client_for(world.a.manager)
     r = client.post(f"/admin/cases/{case.id}/transition", data={"to": "closed"})
     assert r.status_code == 303
     assert "Không thể chuyển hồ sơ từ “Mới” sang “Đã đóng”." in client.get(r.location).get_data(as_text=True)
     r = client.post(f"/admin/cases/{case.id}/transition", data={"to": "resolved", "resolution": "  "})
-    assert r.status_code == 303 and the_case(case.response).state == "new" and outbox.emails == []
+    assert r.status_code == 303 and case_now(app, case.id).state == "new" and outbox.emails == []
     r = client.post(f"/admin/cases/{case.id}/transition", data={"to": "resolved", "resolution": "Đã thêm ghế."})
     assert r.status_code == 302
-    assert the_case(case.response).state == "resolved" and len(outbox.emails) == 1
+    assert case_now(app, case.id).state == "resolved" and len(outbox.emails) == 1
     r = client.post(f"/admin/cases/{case.id}/assign", data={"assignee_id": world.b.manager.id})
     assert r.status_code == 400  # not someone who may hold a case of this point
     r = client.post(f"/admin/cases/{case.id}/assign", data={"assignee_id": world.admin.id})
-    assert r.status_code == 302 and the_case(case.response).assignee_id == world.admin.id
-    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
-    assert event.user_id == world.a.manager.id and event.object_id == str(case.id)
+    assert r.status_code == 302 and case_now(app, case.id).assignee_id == world.admin.id
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "case.assign")).one()
+        assert event.user_id == world.a.manager.id and event.object_id == str(case.id)
 
 
-def test_a_viewer_cannot_act(world, auth):
-    case = opened(world.a)
+def test_a_viewer_cannot_act(app, world_rows, auth):
+    world = world_rows
+    case = opened(app, world, "a")
     client = auth.client_for(world.a.viewer)
     comment = case.answer_id
     for url, data in ((f"/admin/cases/{case.id}/transition", {"to": "acknowledged"}),
@@ -120,34 +137,39 @@ def test_a_viewer_cannot_act(world, auth):
                       (f"/admin/cases/open/{comment}", {}),
                       ("/admin/cases/deadlines", {"organisation_id": world.a.org.id, "working_days": 1})):
         assert client.post(url, data=data).status_code == 403, url
-    assert the_case(case.response).state == "new"
+    assert case_now(app, case.id).state == "new"
     assert client.get(f"/admin/cases/{case.id}").status_code == 200
 
 
-def test_another_communes_case_is_404_for_every_route(world, auth):
-    theirs = opened(world.b, comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
+def test_another_communes_case_is_404_for_every_route(app, world_rows, auth):
+    world = world_rows
+    theirs = opened(app, world, "b", comment="Nhà vệ sinh xã Bắc Sơn bẩn.")
     client = auth.client_for(world.a.manager)
     assert client.get(f"/admin/cases/{theirs.id}").status_code == 404
     assert client.post(f"/admin/cases/{theirs.id}/transition", data={"to": "acknowledged"}).status_code == 404
     assert client.post(f"/admin/cases/{theirs.id}/assign", data={"assignee_id": world.a.manager.id}).status_code == 404
     assert client.post(f"/admin/cases/open/{theirs.answer_id}").status_code == 404
     r = client.post("/admin/cases/deadlines", data={"organisation_id": world.b.org.id, "working_days": 1})
-    assert r.status_code in (404, 422) and db.session.scalar(sa.text("SELECT count(*) FROM case_deadline")) == 0
-    assert the_case(theirs.response).state == "new"
+    assert r.status_code in (404, 422)
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT count(*) FROM case_deadline")) == 0
+    assert case_now(app, theirs.id).state == "new"
 
 
-def test_deadlines_page_sets_an_organisations_deadline(world, auth):
+def test_deadlines_page_sets_an_organisations_deadline(app, world_rows, auth):
+    world = world_rows
     client = auth.client_for(world.a.manager)
     html = client.get("/admin/cases/deadlines").get_data(as_text=True)
     assert "xã An Bình" in html and "Bắc Sơn" not in html
     r = client.post("/admin/cases/deadlines", data={"organisation_id": world.a.org.id, "working_days": 3})
     assert r.status_code == 302
-    assert opened(world.a).deadline_days == 3
+    assert opened(app, world, "a").deadline_days == 3
     r = client.post("/admin/cases/deadlines", data={"organisation_id": world.a.org.id, "working_days": 500})
     assert r.status_code == 422
 
 
-def test_holidays_page_is_for_administrators(world, auth):
+def test_holidays_page_is_for_administrators(app, world_rows, auth):
+    world = world_rows
     assert auth.client_for(world.a.manager).get("/admin/holidays").status_code == 403
     client = auth.client_for(world.admin)
     html = client.get("/admin/holidays", query_string={"year": 2026}).get_data(as_text=True)
@@ -159,19 +181,24 @@ def test_holidays_page_is_for_administrators(world, auth):
     assert client.post("/admin/holidays/remove", data={"day": "2026-02-23"}).status_code == 404
 
 
-def test_the_comments_page_opens_a_case_instead_of_marking_handled(world, auth):
-    response = add_response(world.a, rating=5, comment="Cán bộ nhiệt tình, nên có thêm quạt.")
-    comment = next(a for a in response.answers if a.text)
+def test_the_comments_page_opens_a_case_instead_of_marking_handled(app, world_rows, auth):
+    world = world_rows
+    with app.app_context():
+        response = add_response(reloaded(world).a, rating=5, comment="Cán bộ nhiệt tình, nên có thêm quạt.")
+        comment = detached(next(a for a in response.answers if a.text))
+        response_id = response.id
     client = auth.client_for(world.a.manager)
     html = client.get("/admin/reports/comments", query_string=WIDE).get_data(as_text=True)
     assert "Mở hồ sơ phản ánh" in html and "Đánh dấu đã xử lý" not in html
     assert client.post(f"/admin/reports/comments/{comment.id}/handled").status_code == 404  # the old route is gone
     r = client.post(f"/admin/cases/open/{comment.id}")
-    case = the_case(response)
+    with app.app_context():
+        case = detached(db.session.scalar(sa.select(Case).where(Case.response_id == response_id)))
     assert r.status_code == 302 and r.location.endswith(f"/admin/cases/{case.id}")
     assert (case.origin, case.opened_by_id, case.state) == ("manual", world.a.manager.id, "new")
     assert client.post(f"/admin/cases/open/{comment.id}").location.endswith(f"/admin/cases/{case.id}")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
     html = client.get("/admin/reports/comments", query_string=WIDE).get_data(as_text=True)
     assert f"Hồ sơ phản ánh #{case.id}" in html
     # A comment counts as handled once its case is resolved.
@@ -198,24 +225,29 @@ def test_every_case_form_needs_its_csrf_token(make_app, auth):
         admin = make_user("qt", "admin", None)
         db.session.add_all([org, sp, survey])
         db.session.commit()
-        case = opened(Commune(org, sp, survey, manager, manager))
-        client = app.test_client()
+        org_id, admin_id = org.id, admin.id
+        response = add_response(Commune(org, sp, survey, manager, manager),
+                                rating=1, comment="Chờ quá lâu ở quầy.")
+        open_cases_for_new_responses()
+        case = detached(the_case(response))
+    client = app.test_client()
 
-        def token(url):
-            page = client.get(url).get_data(as_text=True)
-            return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    def token(url):
+        page = client.get(url).get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
-        r = auth.login("qt", client=client, data={"csrf_token": token("/login")})
-        assert r.status_code == 302
-        for url, data in ((f"/admin/cases/{case.id}/transition", {"to": "acknowledged"}),
-                          (f"/admin/cases/{case.id}/assign", {"assignee_id": admin.id}),
-                          (f"/admin/cases/open/{case.answer_id}", {}),
-                          ("/admin/cases/deadlines", {"organisation_id": org.id, "working_days": 2}),
-                          ("/admin/holidays", {"day": "2026-02-23", "kind": "off"}),
-                          ("/admin/holidays/remove", {"day": "2026-02-23"})):
-            assert client.post(url, data=data).status_code == 400, url
-        assert the_case(case.response).state == "new"
+    r = auth.login("qt", client=client, data={"csrf_token": token("/login")})
+    assert r.status_code == 302
+    for url, data in ((f"/admin/cases/{case.id}/transition", {"to": "acknowledged"}),
+                      (f"/admin/cases/{case.id}/assign", {"assignee_id": admin_id}),
+                      (f"/admin/cases/open/{case.answer_id}", {}),
+                      ("/admin/cases/deadlines", {"organisation_id": org_id, "working_days": 2}),
+                      ("/admin/holidays", {"day": "2026-02-23", "kind": "off"}),
+                      ("/admin/holidays/remove", {"day": "2026-02-23"})):
+        assert client.post(url, data=data).status_code == 400, url
+    assert case_now(app, case.id).state == "new"
+    with app.app_context():
         assert db.session.scalar(sa.text("SELECT count(*) FROM calendar_day")) == 0
-        r = client.post(f"/admin/cases/{case.id}/transition",
-                        data={"to": "acknowledged", "csrf_token": token(f"/admin/cases/{case.id}")})
-        assert r.status_code == 302 and the_case(case.response).state == "acknowledged"
+    r = client.post(f"/admin/cases/{case.id}/transition",
+                    data={"to": "acknowledged", "csrf_token": token(f"/admin/cases/{case.id}")})
+    assert r.status_code == 302 and case_now(app, case.id).state == "acknowledged"

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from surveyapp.documents import decree30 as d30
 from surveyapp.documents.report import period_label, pct
 from surveyapp.seed import DEMO_PASSWORD
+from tests.conftest import detached
 
 FROM = (date.today() - timedelta(days=420)).isoformat()
 TO = (date.today() + timedelta(days=1)).isoformat()
@@ -147,7 +148,8 @@ def _form(org_id, **extra):
 
 
 def test_form_viewer_downloads_docx_and_other_branch_is_not_found(app, demo, auth):
-    hospital, commune = _org("KA-BVDK"), _org("KA-TANPHU")
+    with app.app_context():
+        hospital, commune = detached(_org("KA-BVDK"), _org("KA-TANPHU"))
     viewer = auth.client_for("benhvien", DEMO_PASSWORD)
     assert viewer.get("/admin/reports/filed").status_code == 200
     response = viewer.post("/admin/reports/filed", data=_form(hospital.id))
@@ -196,12 +198,13 @@ def test_indicator_766_in_json_and_in_the_document(app, demo, tmp_path):
     from surveyapp.dossiers.records import WRITTEN, write
     from surveyapp.extensions import db
 
-    commune = _org("KA-TANPHU")
     day = datetime.combine(date.today() - timedelta(days=10), datetime.min.time())
-    write([{**dict.fromkeys(WRITTEN), "organisation_id": commune.id, "code": f"HS-{i}", "code_hash": f"h{i}",
-            "received_at": day, "due_at": day + timedelta(days=3), "returned_at": day + timedelta(days=1),
-            "channel": "online"} for i in range(4)])
-    db.session.commit()
+    with app.app_context():
+        commune = _org("KA-TANPHU")
+        write([{**dict.fromkeys(WRITTEN), "organisation_id": commune.id, "code": f"HS-{i}", "code_hash": f"h{i}",
+                "received_at": day, "due_at": day + timedelta(days=3), "returned_at": day + timedelta(days=1),
+                "channel": "online"} for i in range(4)])
+        db.session.commit()
     data = json.loads(_cli(app, "--format", "json").output)
     units = {u["label"]: u for sec in data["sections"] for u in sec["units"]}
     assert units["UBND xã Tân Phú"]["indicator_766"]["value"] == 1.0

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from surveyapp.extensions import db
 from surveyapp.models import Dossier, Organisation, ServicePoint
+from tests.conftest import detached
 
 API_KEY = "khoa-mot-cua-thu-nghiem"
 
@@ -32,16 +33,25 @@ def build_province() -> Province:
     return Province(province, justice, finance, counter)
 
 
+def province_in(app) -> Province:
+    """The province built in an app context of its own; its rows detached, columns loaded."""
+    with app.app_context():
+        province = build_province()
+        detached(*vars(province).values())
+        return province
+
+
 @pytest.fixture
 def kh(app) -> Province:
-    # Messages are lazy strings: the service functions run, as in the workspace, in a request.
-    with app.test_request_context():
-        yield build_province()
+    return province_in(app)
 
 
-def dossiers() -> list[Dossier]:
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(Dossier).order_by(Dossier.organisation_id, Dossier.code)))
+def dossiers(app) -> list[Dossier]:
+    """Every stored dossier, read in an app context of its own (rows detached, columns loaded)."""
+    with app.app_context():
+        rows = list(db.session.scalars(sa.select(Dossier).order_by(Dossier.organisation_id, Dossier.code)))
+        db.session.expunge_all()
+        return rows
 
 
 def record(code, agency="STP", **extra) -> dict:

@@ -1,31 +1,32 @@
 """The dossier APIs with keys scoped to an organisation: records and tokens of its subtree only."""
 from __future__ import annotations
 
-from flask import current_app
-
 from surveyapp.auth.apikeys import create_key
 from surveyapp.extensions import db
-from surveyapp.models import ServicePoint
+from surveyapp.models import Organisation, ServicePoint
 
 from .conftest import build_province, dossiers, record
 
 
-def key_for(org, scope="dossiers") -> str:
-    with current_app.test_request_context():
-        _row, key = create_key(org, scope, "Phần mềm một cửa")
-    db.session.commit()
+def key_for(app, org_id: int, scope="dossiers") -> str:
+    with app.test_request_context():
+        _row, key = create_key(db.session.get(Organisation, org_id), scope, "Phần mềm một cửa")
+        db.session.commit()
     return key
 
 
 def test_a_scoped_key_stores_and_issues_only_inside_its_subtree(app):
-    kh = build_province()
-    finance_counter = ServicePoint(organisation=kh.finance, name="Quầy Tài chính", code="quaytc0001")
-    db.session.add(finance_counter)
-    db.session.commit()
+    with app.app_context():
+        kh = build_province()
+        finance_counter = ServicePoint(organisation=kh.finance, name="Quầy Tài chính", code="quaytc0001")
+        db.session.add(finance_counter)
+        db.session.commit()
+        ids = {"province": kh.province.id, "justice": kh.justice.id}
+        counter_code, finance_counter_code = kh.counter.code, finance_counter.code
     client = app.test_client()
-    justice = {"X-API-Key": key_for(kh.justice)}
+    justice = {"X-API-Key": key_for(app, ids["justice"])}
 
-    ok = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-1", service_point=kh.counter.code)]},
+    ok = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-1", service_point=counter_code)]},
                      headers=justice)
     assert ok.status_code == 200 and ok.json["created"] == 1
     # Another agency's dossier in the batch: refused by name, and nothing of the batch stored.
@@ -34,24 +35,25 @@ def test_a_scoped_key_stores_and_issues_only_inside_its_subtree(app):
     assert mixed.status_code == 422
     assert [(e["index"], e["field"]) for e in mixed.json["errors"]] == [(1, "MaCoQuan")]
     assert "trong phạm vi" in mixed.json["errors"][0]["message"]
-    assert [d.code for d in dossiers()] == ["HS-1"]
+    assert [d.code for d in dossiers(app)] == ["HS-1"]
 
-    body = {"service_point": kh.counter.code, "dossiers": ["HS-1"]}
+    body = {"service_point": counter_code, "dossiers": ["HS-1"]}
     assert client.post("/api/v1/dossier-tokens", json=body, headers=justice).status_code == 200
-    other = client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter.code}, headers=justice)
+    other = client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter_code}, headers=justice)
     assert other.status_code == 404 and other.json["error"] == "unknown_service_point"
 
     # The province's key covers both departments.
-    province = {"X-API-Key": key_for(kh.province)}
+    province = {"X-API-Key": key_for(app, ids["province"])}
     assert client.post("/api/v1/dossiers", json={"dossiers": [record("HS-3", agency="STC")]},
                        headers=province).status_code == 200
-    assert client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter.code},
+    assert client.post("/api/v1/dossier-tokens", json={**body, "service_point": finance_counter_code},
                        headers=province).status_code == 200
     # A report key posts nothing; a key of a deactivated organisation is no key.
-    reports = {"X-API-Key": key_for(kh.justice, "reports")}
+    reports = {"X-API-Key": key_for(app, ids["justice"], "reports")}
     assert client.post("/api/v1/dossiers", json={"dossiers": [record("HS-4")]}, headers=reports).status_code == 403
-    kh.justice.active = False
-    db.session.commit()
+    with app.app_context():
+        db.session.get(Organisation, ids["justice"]).active = False
+        db.session.commit()
     r = client.post("/api/v1/dossiers", json={"dossiers": [record("HS-4")]}, headers=justice)
     assert r.status_code == 401 and r.json["message"].startswith("Thiếu khóa API")
-    assert sorted(d.code for d in dossiers()) == ["HS-1", "HS-3"]
+    assert sorted(d.code for d in dossiers(app)) == ["HS-1", "HS-3"]

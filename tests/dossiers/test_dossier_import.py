@@ -9,7 +9,7 @@ from openpyxl import Workbook, load_workbook
 
 from surveyapp import imports
 from surveyapp.extensions import db
-from surveyapp.models import AuditEvent
+from surveyapp.models import AuditEvent, Organisation
 
 from .conftest import dossiers
 
@@ -21,8 +21,9 @@ BAD = ("HS-3,STP,1.000001,HT,2026-10-01,20261005170000,,counter\n"
        "HS-5,STP,1.000001,HT,20261001080000,20260901080000,,buudien\n")
 
 
-def audits() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+def audits(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
 
 
 def test_dry_run_lists_bad_rows_and_real_runs_are_all_or_nothing(app, kh, runner, tmp_path):
@@ -36,25 +37,26 @@ def test_dry_run_lists_bad_rows_and_real_runs_are_all_or_nothing(app, kh, runner
     assert "Dòng 6, cột NgayHenTra: Trước ngày tiếp nhận." in lines
     assert "Dòng 6, cột KenhNop: Kênh nộp phải là “online” hoặc “counter”." in lines
     assert not any(line.startswith(("Dòng 2", "Dòng 3")) for line in lines)
-    assert dossiers() == [] and audits() == 0
+    assert dossiers(app) == [] and audits(app) == 0
     # A real run of the same file stores nothing either.
     assert runner.invoke(args=["import", "dossiers", str(path)]).exit_code == 1
-    assert dossiers() == [] and audits() == 0
+    assert dossiers(app) == [] and audits(app) == 0
 
     path.write_bytes((HEADER + GOOD).encode())
     ok = runner.invoke(args=["import", "dossiers", str(path), "--dry-run"])
-    assert ok.exit_code == 0 and dossiers() == []
+    assert ok.exit_code == 0 and dossiers(app) == []
     real = runner.invoke(args=["import", "dossiers", str(path)])
     assert real.exit_code == 0, real.output
-    assert "2 mới" in real.output and [d.code for d in dossiers()] == ["HS-1", "HS-2"]
-    assert audits() == 1
-    event = db.session.scalar(sa.select(AuditEvent))
-    assert event.action == "import" and event.after["created"] == 2
+    assert "2 mới" in real.output and [d.code for d in dossiers(app)] == ["HS-1", "HS-2"]
+    assert audits(app) == 1
+    with app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent))
+        assert event.action == "import" and event.after["created"] == 2
     # Re-importing the same file changes nothing, and logs nothing.
-    before = [(d.id, d.updated_at) for d in dossiers()]
+    before = [(d.id, d.updated_at) for d in dossiers(app)]
     again = runner.invoke(args=["import", "dossiers", str(path)])
     assert again.exit_code == 0 and "2 không đổi" in again.output
-    assert [(d.id, d.updated_at) for d in dossiers()] == before and audits() == 1
+    assert [(d.id, d.updated_at) for d in dossiers(app)] == before and audits(app) == 1
 
 
 def test_export_reimports_to_the_same_rows_and_is_inert(app, kh, runner, tmp_path):
@@ -63,7 +65,7 @@ def test_export_reimports_to_the_same_rows_and_is_inert(app, kh, runner, tmp_pat
     path.write_bytes((HEADER + GOOD + "=HYPERLINK(1),STP,@SUM,-2,20261001080000,,,\n").encode())
     assert runner.invoke(args=["import", "dossiers", str(path)]).exit_code == 0
     stored = [(d.organisation_id, d.code, d.procedure_code, d.field_code, d.received_at, d.due_at, d.returned_at,
-               d.channel) for d in dossiers()]
+               d.channel) for d in dossiers(app)]
     for name in ("out.csv", "out.xlsx"):
         out = tmp_path / name
         result = runner.invoke(args=["export", "dossiers", str(out)])
@@ -78,7 +80,7 @@ def test_export_reimports_to_the_same_rows_and_is_inert(app, kh, runner, tmp_pat
         again = runner.invoke(args=["import", "dossiers", str(out)])
         assert again.exit_code == 0 and "3 không đổi" in again.output, again.output
         assert [(d.organisation_id, d.code, d.procedure_code, d.field_code, d.received_at, d.due_at, d.returned_at,
-                 d.channel) for d in dossiers()] == stored
+                 d.channel) for d in dossiers(app)] == stored
 
 
 def test_xlsx_import_and_scope(app, kh):
@@ -90,14 +92,17 @@ def test_xlsx_import_and_scope(app, kh):
     buf = io.BytesIO()
     wb.save(buf)
     # An official of the justice department imports only its own dossiers: every row or none.
-    result = imports.run_import("dossiers", "hoso.xlsx", buf.getvalue(), scope=kh.justice)
-    assert [(e.row, e.column) for e in result.errors] == [(3, "MaCoQuan")]
-    assert "phạm vi" in result.errors[0].message and dossiers() == []
-    result = imports.run_import("dossiers", "hoso.xlsx", buf.getvalue(), scope=kh.province)
-    assert result.ok and result.counts["created"] == 2 and len(dossiers()) == 2
-    for name, data in (("hoso.txt", b"x"), ("hoso.csv", "MaHoSo;Sai\n".encode()), ("hoso.csv", b"\xff\xfe")):
-        try:
-            imports.run_import("dossiers", name, data)
-        except imports.FileProblem:
-            continue
-        raise AssertionError(name)
+    # Messages are lazy strings: the service runs, as in the workspace, in a request.
+    with app.test_request_context():
+        justice, province = (db.session.get(Organisation, o.id) for o in (kh.justice, kh.province))
+        result = imports.run_import("dossiers", "hoso.xlsx", buf.getvalue(), scope=justice)
+        assert [(e.row, e.column) for e in result.errors] == [(3, "MaCoQuan")]
+        assert "phạm vi" in result.errors[0].message and dossiers(app) == []
+        result = imports.run_import("dossiers", "hoso.xlsx", buf.getvalue(), scope=province)
+        assert result.ok and result.counts["created"] == 2 and len(dossiers(app)) == 2
+        for name, data in (("hoso.txt", b"x"), ("hoso.csv", "MaHoSo;Sai\n".encode()), ("hoso.csv", b"\xff\xfe")):
+            try:
+                imports.run_import("dossiers", name, data)
+            except imports.FileProblem:
+                continue
+            raise AssertionError(name)

@@ -12,6 +12,7 @@ from surveyapp import rankings
 from surveyapp.dossiers import metrics
 from surveyapp.dossiers.records import Resolver, parse_batch, write
 from surveyapp.extensions import db
+from surveyapp.models import Organisation
 
 from .conftest import record
 
@@ -26,6 +27,12 @@ def store(*records):
 
 
 def test_late_share_as_of_the_period_end(app, kh):
+    with app.test_request_context():
+        late_share_as_of_the_period_end(kh)
+
+
+def late_share_as_of_the_period_end(kh):
+    province, finance = (db.session.get(Organisation, o.id) for o in (kh.province, kh.finance))
     store(
         record("ON-TIME", due="20261005170000", returned="20261005160000"),
         record("LATE", due="20261005170000", returned="20261006080000"),
@@ -38,43 +45,47 @@ def test_late_share_as_of_the_period_end(app, kh):
         # Returned in September: another period.
         record("SEPTEMBER", received="20260901080000", due="20260905170000", returned="20260904080000"),
     )
-    late = metrics.late(kh.province, *OCTOBER)
+    late = metrics.late(province, *OCTOBER)
     assert late == {"late": 3, "total": 4, "share": 0.75}
-    assert metrics.late(kh.finance, *OCTOBER) == {"late": 0, "total": 0, "share": None}
+    assert metrics.late(finance, *OCTOBER) == {"late": 0, "total": 0, "share": None}
     # The local day counts: 23:30 local on 31 October (16:30 UTC) is still October.
     store(record("LAST-EVENING", due="20261031235900", returned="20261031233000"))
-    assert metrics.late(kh.province, *OCTOBER)["total"] == 5
+    assert metrics.late(province, *OCTOBER)["total"] == 5
 
 
 def test_766_counts_unrated_dossiers_satisfied(make_app):
+    import sqlalchemy as sa
+
+    from surveyapp.models import Response
     from surveyapp.qr import issue_dossier_token
     from tests.citizen.conftest import build_place, form_start
     from tests.citizen.test_citizen_survey import standard_for
 
     app = make_app()
-    with app.app_context(), app.test_request_context():
+    with app.test_request_context():
         place = build_place(standard_for(app))
-        client = app.test_client()
+        centre_code, counter_code, quick_id = place.centre.code, place.counter.code, place.quick.id
         # Five dossiers of the centre handled in October; one rated dissatisfied, one satisfied,
         # three nobody rated; one more handled in November.
-        store(*[record(f"HS-{i}", agency=place.centre.code, procedure="P1" if i < 3 else "P2",
+        store(*[record(f"HS-{i}", agency=centre_code, procedure="P1" if i < 3 else "P2",
                        field="HT" if i < 3 else "DD", returned="20261004090000") for i in range(1, 6)],
-              record("HS-NOV", agency=place.centre.code, returned="20261104090000"))
-        for i, (code, value) in enumerate((("HS-1", "v1"), ("HS-2", "v4"))):
-            token = issue_dossier_token(place.counter, code, procedure="P1", field="HT")
-            fields = form_start(app, place.quick.id, key=str(i) * 32) | {"q_rating": value}
-            assert client.post(f"/s/{place.counter.code}?d={token}", data=fields).status_code == 303
-        ratio = metrics.indicator_766(place.province, *OCTOBER)
+              record("HS-NOV", agency=centre_code, returned="20261104090000"))
+        tokens = [issue_dossier_token(place.counter, code, procedure="P1", field="HT") for code in ("HS-1", "HS-2")]
+    client = app.test_client()
+    for i, (token, value) in enumerate(zip(tokens, ("v1", "v4"))):
+        fields = form_start(app, quick_id, key=str(i) * 32) | {"q_rating": value}
+        assert client.post(f"/s/{counter_code}?d={token}", data=fields).status_code == 303
+    with app.test_request_context():
+        province = db.session.scalar(sa.select(Organisation).where(Organisation.code == "P"))
+        ratio = metrics.indicator_766(province, *OCTOBER)
         # (5 handled − 1 dissatisfied) ÷ 5 = 80%, although the survey's estimate is 1 of 2 = 50%.
         assert ratio["numerator"] == 4 and ratio["denominator"] == 5 and ratio["value"] == pytest.approx(0.8)
         assert "không được đánh giá" in ratio["explanation_vi"] and "unrated" in ratio["explanation_en"]
-        by_field = metrics.satisfaction_by_field(place.province, *OCTOBER)
+        by_field = metrics.satisfaction_by_field(province, *OCTOBER)
         assert by_field["HT"]["rated"] == 2 and by_field["HT"]["satisfied_share"] == 0.5
         assert by_field["HT"]["indicator_766"]["value"] == 0.5
         assert by_field["DD"]["rated"] == 0 and by_field["DD"]["indicator_766"]["value"] == 1.0
         # The token's codes reach the stored ratings.
-        from surveyapp.models import Response
-        import sqlalchemy as sa
         assert set(db.session.execute(sa.select(Response.procedure_code, Response.field_code))) == {("P1", "HT")}
 
 
@@ -88,12 +99,15 @@ def test_766_arithmetic():
 def test_volumes_per_service_point_and_month(app, kh):
     from surveyapp.reports.filters import month_key
 
-    store(record("A", service_point=kh.counter.code, received="20261001080000"),
-          record("B", service_point=kh.counter.code, received="20261101063000", due=""),  # 1 Nov local, 31 Oct UTC
-          record("C", received="20261002080000"))
-    vols = metrics.service_point_volumes([kh.counter.id], *OCTOBER[:1], date(2026, 11, 30))
-    assert vols == {(kh.counter.id, month_key(date(2026, 10, 1))): 1, (kh.counter.id, month_key(date(2026, 11, 1))): 1}
-    assert metrics.organisation_volumes([kh.justice.id], *OCTOBER) == {(kh.justice.id, month_key(date(2026, 10, 1))): 2}
+    with app.test_request_context():
+        store(record("A", service_point=kh.counter.code, received="20261001080000"),
+              record("B", service_point=kh.counter.code, received="20261101063000", due=""),  # 1 Nov local, 31 Oct UTC
+              record("C", received="20261002080000"))
+        vols = metrics.service_point_volumes([kh.counter.id], *OCTOBER[:1], date(2026, 11, 30))
+        assert vols == {(kh.counter.id, month_key(date(2026, 10, 1))): 1,
+                        (kh.counter.id, month_key(date(2026, 11, 1))): 1}
+        assert metrics.organisation_volumes([kh.justice.id], *OCTOBER) == {
+            (kh.justice.id, month_key(date(2026, 10, 1))): 2}
 
 
 def test_khanh_hoa_preset_caps_and_reports_the_deciding_rule():
@@ -113,10 +127,12 @@ def test_khanh_hoa_preset_caps_and_reports_the_deciding_rule():
 
 def test_ranking_command_uses_late_share_from_dossiers(app, kh, runner, monkeypatch):
     # 20 justice dossiers handled in 2026, one late: 5%; finance has none late.
-    store(*[record(f"TP-{i}", returned="20261004090000" if i else "20261006090000") for i in range(20)],
-          record("TC-1", agency="STC", returned="20261004090000"))
     satisfaction = {kh.justice.id: 0.95, kh.finance.id: 0.80}
-    rows = rankings.rank(kh.province, 2026, None, "khanh-hoa", satisfaction=satisfaction)
+    with app.test_request_context():
+        store(*[record(f"TP-{i}", returned="20261004090000" if i else "20261006090000") for i in range(20)],
+              record("TC-1", agency="STC", returned="20261004090000"))
+        rows = rankings.rank(db.session.get(Organisation, kh.province.id), 2026, None, "khanh-hoa",
+                             satisfaction=satisfaction)
     by_code = {r["code"]: r for r in rows}
     assert by_code["STP"]["late_share"] == 0.05 and by_code["STP"]["rank"] == "khá"
     assert by_code["STP"]["rule"] == "late_at_least_5"
@@ -131,7 +147,6 @@ def test_ranking_command_uses_late_share_from_dossiers(app, kh, runner, monkeypa
 
 
 def test_unit_satisfaction_reads_the_report(app, demo):
-    from surveyapp.models import Organisation
     import sqlalchemy as sa
 
     with app.test_request_context():

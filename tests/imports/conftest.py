@@ -13,7 +13,8 @@ from surveyapp.models import AuditEvent
 
 @pytest.fixture
 def ctx(app):
-    # Messages are lazy strings: the service functions run, as in the workspace, in a request.
+    """One request context for a test that calls the import services directly and makes no request
+    nor command (messages are lazy strings: the services run, as in the workspace, in a request)."""
     with app.test_request_context():
         yield app
 

@@ -25,16 +25,19 @@ def _import(app, lines):
         return imports.run_import("users" if lines is USERS else "organisations", "f.csv", csv_bytes(*lines))
 
 
-def invitations():
-    db.session.expire_all()
-    return list(db.session.scalars(sa.select(OutboxItem).where(OutboxItem.kind == "invitation")))
+def invitations(app) -> list[OutboxItem]:
+    """The invitations in the outbox, read in an app context of their own (detached, loaded)."""
+    with app.app_context():
+        items = list(db.session.scalars(sa.select(OutboxItem).where(OutboxItem.kind == "invitation")))
+        db.session.expunge_all()
+        return items
 
 
 def test_an_imported_official_sets_a_password_once_from_the_invitation(app, client):
     _import(app, ORGS)
     result = _import(app, USERS)
     assert result.counts["created"] == 2 and result.counts["invited"] == 1
-    [mail] = invitations()
+    [mail] = invitations(app)
     assert mail.recipient == "a@tanlap.gov.vn" and "nguyenvana" in mail.payload["text"]
     path = re.search(r"https://khaosat\.example\.gov\.vn(/invitation/\S+)", mail.payload["text"]).group(1)
     assert client.post("/login", data={"username": "nguyenvana", "password": ""}).status_code != 302
@@ -49,16 +52,16 @@ def test_an_imported_official_sets_a_password_once_from_the_invitation(app, clie
     other = app.test_client()
     assert other.get(path).status_code == 404
     assert other.post(path, data={"password": "chiem-quyen-123", "confirm": "chiem-quyen-123"}).status_code == 404
-    db.session.expire_all()
-    assert db.session.scalar(sa.select(User).where(User.username == "nguyenvana")).check_password("mat-khau-moi-1")
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.username == "nguyenvana")).check_password("mat-khau-moi-1")
     # Importing the same file again invites nobody.
-    assert _import(app, USERS).counts["invited"] == 0 and len(invitations()) == 1
+    assert _import(app, USERS).counts["invited"] == 0 and len(invitations(app)) == 1
 
 
 def test_an_invitation_expires(app, client):
     _import(app, ORGS)
     _import(app, USERS)
-    path = re.search(r"(/invitation/\S+)", invitations()[0].payload["text"]).group(1)
+    path = re.search(r"(/invitation/\S+)", invitations(app)[0].payload["text"]).group(1)
     with time_machine.travel(now_utc() + timedelta(days=8), tick=False):
         assert client.get(path).status_code == 404
     assert client.get(path[:-3] + "xyz").status_code == 404  # a forged signature
@@ -67,7 +70,6 @@ def test_an_invitation_expires(app, client):
 def test_no_invitation_where_single_sign_on_is_the_way_in(make_app):
     app = make_app(OIDC_ISSUER="https://dangnhap.example.gov.vn", OIDC_CLIENT_ID="khaosat",
                    OIDC_CLIENT_SECRET="bi-mat")
-    with app.app_context():
-        _import(app, ORGS)
-        result = _import(app, USERS)
-        assert result.counts["created"] == 2 and result.counts["invited"] == 0 and invitations() == []
+    _import(app, ORGS)
+    result = _import(app, USERS)
+    assert result.counts["created"] == 2 and result.counts["invited"] == 0 and invitations(app) == []

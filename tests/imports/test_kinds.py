@@ -74,7 +74,7 @@ def _ancestors(org):
     return [db.session.get(Organisation, i) for i in org.ancestor_ids()]
 
 
-def test_a_dry_run_lists_every_bad_row_in_vietnamese_and_a_real_run_stores_none(ctx, runner, tmp_path):
+def test_a_dry_run_lists_every_bad_row_in_vietnamese_and_a_real_run_stores_none(app, runner, tmp_path):
     bad = ORGS + [
         "7,Tỉnh mất số 0,,hành chính,",          # 07 saved by a spreadsheet as 7
         "X1,,,hành chính,25",                    # no name
@@ -104,7 +104,8 @@ def test_a_dry_run_lists_every_bad_row_in_vietnamese_and_a_real_run_stores_none(
     assert not any(out.startswith(("Dòng 2,", "Dòng 3,", "Dòng 6,")) for out in lines)
     assert "8 lỗi trong 13 dòng; không thay đổi gì." in lines
     assert runner.invoke(args=["import", "organisations", str(path)]).exit_code == 1
-    assert count(Organisation) == 0 and audits() == []
+    with app.app_context():
+        assert count(Organisation) == 0 and audits() == []
 
 
 def test_service_points_and_volumes_match_by_official_code(ctx):
@@ -132,7 +133,7 @@ def test_service_points_and_volumes_match_by_official_code(ctx):
                                                        (4, "Mã điểm phục vụ")]
 
 
-def test_users_never_carry_a_password_nor_more_authority_than_the_importer(ctx, client):
+def test_users_never_carry_a_password_nor_more_authority_than_the_importer(ctx):
     run("organisations", ORGS)
     with pytest.raises(imports.FileProblem, match="Mật khẩu"):
         run("users", [USER_HEADER + ",Mật khẩu", "nguyenvana,A,,người xem,26734,matkhau123"])

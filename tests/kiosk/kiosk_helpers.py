@@ -57,7 +57,11 @@ def spaced(n: int, *, every_minutes: float = 3, **kw) -> list[dict]:
     return [rating((i % 4) + 1, minutes_ago=5 + (n - i) * every_minutes, **kw) for i in range(n)]
 
 
-def stored_count(**where) -> int:
+def stored_count(app=None, **where) -> int:
+    """Kiosk responses stored (``where``: column values), in an app context of its own with ``app``."""
+    if app is not None:
+        with app.app_context():
+            return stored_count(**where)
     stmt = sa.select(sa.func.count()).select_from(Response).where(Response.channel == "kiosk")
     for key, value in where.items():
         stmt = stmt.where(getattr(Response, key) == value)

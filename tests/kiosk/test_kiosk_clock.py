@@ -43,11 +43,14 @@ def at_local(day: date, hour: int, minute: int):
     return time_machine.travel(instant, tick=False)
 
 
-def test_qr_and_kiosk_agree_at_00_30_and_06_30_on_first_and_last_day(app, client, standard, server_in_utc):
-    kiosk = make_kiosk(standard)
-    kiosk.survey.starts_on, kiosk.survey.ends_on = FIRST, LAST
-    db.session.commit()
-    code, survey_id = kiosk.sp.code, kiosk.survey.id
+def test_qr_and_kiosk_agree_at_00_30_and_06_30_on_first_and_last_day(app, client, server_in_utc):
+    from surveyapp.seed import seed_standard
+
+    with app.app_context():
+        kiosk = make_kiosk(seed_standard())
+        kiosk.survey.starts_on, kiosk.survey.ends_on = FIRST, LAST
+        db.session.commit()
+        code, survey_id = kiosk.sp.code, kiosk.survey.id
     seen = []
     for day in (FIRST - timedelta(days=1), FIRST, LAST, LAST + timedelta(days=1)):
         for hour, minute in ((0, 30), (6, 30)):
@@ -70,7 +73,8 @@ def test_qr_and_kiosk_agree_at_00_30_and_06_30_on_first_and_last_day(app, client
     assert [(d, h, q, k) for d, h, q, k, _e in seen] == [(d, h, e, e) for d, h, _q, _k, e in seen]
 
 
-def test_receipt_tokens_count_local_days_on_a_server_in_utc(app, standard, server_in_utc):
+def test_receipt_tokens_count_local_days_on_a_server_in_utc(app, app_context, standard, server_in_utc):
+    """No request nor command: one app context (``app_context``) for the whole test."""
     kiosk = make_kiosk(standard)
     max_age = app.config["DOSSIER_TOKEN_MAX_AGE_DAYS"]
     with at_local(FIRST, 0, 30):  # still the day before in UTC

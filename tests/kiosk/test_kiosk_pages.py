@@ -46,7 +46,7 @@ def test_service_worker_manifest_and_enrol_page(client):
         assert client.get(f"/static/{asset}").status_code == 200
 
 
-def test_enrolment_url_is_for_a_qr_code(app):
+def test_enrolment_url_is_for_a_qr_code(app_context):
     assert devices.enrolment_url("ABCDE-FGHJK") == "https://khaosat.example.gov.vn/kiosk/enroll?code=ABCDE-FGHJK"
 
 
@@ -67,7 +67,7 @@ def _resolve(node, doc):
     return node
 
 
-def test_openapi_document_lists_the_endpoints_and_its_examples_work(client, kiosk):
+def test_openapi_document_lists_the_endpoints_and_its_examples_work(app, client, kiosk):
     res = client.get("/api/v1/openapi.json")
     assert res.status_code == 200
     doc = json.loads(res.get_data(as_text=True))
@@ -97,17 +97,19 @@ def test_openapi_document_lists_the_endpoints_and_its_examples_work(client, kios
     assert beat.status_code == 200
     jsonschema_rs.validator_for(_resolve(beat_op["responses"]["200"]["content"]["application/json"]["schema"], doc)
                                 ).validate(beat.get_json())
-    assert stored_count() == 2
+    assert stored_count(app) == 2
 
 
 # ---- CLI --------------------------------------------------------------------------------
 
 
 def test_cli_creates_lists_and_revokes_devices(app, runner, client):
-    sp = ServicePoint(organisation=Organisation(code="C1", name="Xã C", sector="administrative"), name="Quầy 3")
-    db.session.add(sp)
-    db.session.commit()
-    res = runner.invoke(args=["kiosk-device", "create", "--service-point", sp.code, "--name", "Máy quầy 3"])
+    with app.app_context():
+        sp = ServicePoint(organisation=Organisation(code="C1", name="Xã C", sector="administrative"), name="Quầy 3")
+        db.session.add(sp)
+        db.session.commit()
+        sp_code = sp.code
+    res = runner.invoke(args=["kiosk-device", "create", "--service-point", sp_code, "--name", "Máy quầy 3"])
     assert res.exit_code == 0, res.output
     code = re.search(r"Enrolment code .*: (\S+)", res.output)[1]
     assert f"/kiosk/enroll?code={code}" in res.output
@@ -115,11 +117,12 @@ def test_cli_creates_lists_and_revokes_devices(app, runner, client):
     client.post("/api/v1/kiosk/heartbeat", json={"queue_length": 4, "app_version": "1.0.0"},
                 headers={"Authorization": f"Bearer {token}"})
 
-    device = db.session.scalar(sa.select(KioskDevice).where(KioskDevice.name == "Máy quầy 3"))
+    with app.app_context():
+        device_id = db.session.scalar(sa.select(KioskDevice.id).where(KioskDevice.name == "Máy quầy 3"))
     listing = runner.invoke(args=["kiosk-device", "list"]).output
-    assert re.search(rf"^{device.id}\tMáy quầy 3\t{sp.code}\tactive\t\S+ \S+\t1\.0\.0\t4$", listing, re.M), listing
+    assert re.search(rf"^{device_id}\tMáy quầy 3\t{sp_code}\tactive\t\S+ \S+\t1\.0\.0\t4$", listing, re.M), listing
 
-    assert runner.invoke(args=["kiosk-device", "revoke", str(device.id)]).exit_code == 0
+    assert runner.invoke(args=["kiosk-device", "revoke", str(device_id)]).exit_code == 0
     assert client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).status_code == 403
     assert "\trevoked\t" in runner.invoke(args=["kiosk-device", "list"]).output
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 
 from public_helpers import seed_province
+from tests.conftest import detached
 from surveyapp.extensions import db
 from surveyapp.models import AuditEvent, Organisation, Publication, ServicePoint, Survey
 from surveyapp.public.service import public_period
@@ -19,8 +20,14 @@ from surveyapp.reports.model import build_report
 
 
 @pytest.fixture
-def province(app, standard):
-    return seed_province(standard)
+def province(app):
+    """The province, its rows detached (read them in the test; fetch them again to follow links)."""
+    from surveyapp.seed import seed_standard
+
+    with app.app_context():
+        province = seed_province(seed_standard())
+        detached(*vars(province).values())
+        return province
 
 
 @pytest.fixture
@@ -34,7 +41,7 @@ def numbers_of(org: Organisation) -> set[str]:
     """Every percentage of ``org``'s report (index and interval ends), as the page, the card and
     the open data would write them."""
     with current_app.test_request_context("/"):
-        report = build_report(org, public_period())
+        report = build_report(db.session.get(Organisation, org.id), public_period())
     out = set()
     for s in report.sections:
         for e in [s.headline] + [u.estimate for u in s.units]:
@@ -44,10 +51,10 @@ def numbers_of(org: Organisation) -> set[str]:
     return out
 
 
-def test_the_page_shows_the_dashboards_numbers_with_verdicts_trend_and_small_units_hidden(published, client):
+def test_the_page_shows_the_dashboards_numbers_with_verdicts_trend_and_small_units_hidden(published, client, app):
     a = published.a
-    with current_app.test_request_context("/"):
-        report = build_report(a, public_period())
+    with app.test_request_context("/"):
+        report = build_report(db.session.get(Organisation, a.id), public_period())
     data = client.get(f"/p/{a.code}.json").get_json()
     assert data["licence"].startswith("CC BY 4.0")
     assert data["period"]["from"] == public_period().date_from.isoformat()
@@ -68,7 +75,7 @@ def test_the_page_shows_the_dashboards_numbers_with_verdicts_trend_and_small_uni
     html = client.get(f"/p/{a.code}").get_data(as_text=True)
     assert "Chưa đủ phiếu" in html and "xã An Bình" in html
     assert f"{section.headline.estimate * 100:.1f}".replace(".", ",") + "%" in html
-    with current_app.test_request_context("/"):
+    with app.test_request_context("/"):
         assert section.verdict.label in html
     # C has fewer responses than the minimum: none of its numbers anywhere.
     c_rate = f"{1 / 5 * 100:.1f}"
@@ -78,14 +85,15 @@ def test_the_page_shows_the_dashboards_numbers_with_verdicts_trend_and_small_uni
 def test_only_what_is_published_is_public_on_every_public_route(published, app):
     """Every rule of the app that answers without signing in, with every organisation code and
     id, survey and service point: no number of the unpublished commune B appears."""
-    b_numbers = numbers_of(published.b)
-    a_numbers = numbers_of(published.a)
-    assert b_numbers and not (b_numbers & a_numbers)
-    codes = list(db.session.scalars(sa.select(Organisation.code))) + ["KHONG-CO"]
-    ids = sorted(set(db.session.scalars(sa.select(Organisation.id))) | set(db.session.scalars(sa.select(Survey.id)))
-           | set(db.session.scalars(sa.select(ServicePoint.id)))
-                 | {1, 2, 3, 4, 5})
-    public_codes = list(db.session.scalars(sa.select(ServicePoint.code)))
+    with app.app_context():
+        b_numbers = numbers_of(published.b)
+        a_numbers = numbers_of(published.a)
+        assert b_numbers and not (b_numbers & a_numbers)
+        codes = list(db.session.scalars(sa.select(Organisation.code))) + ["KHONG-CO"]
+        ids = sorted(set(db.session.scalars(sa.select(Organisation.id))) | set(db.session.scalars(sa.select(Survey.id)))
+                     | set(db.session.scalars(sa.select(ServicePoint.id)))
+                     | {1, 2, 3, 4, 5})
+        public_codes = list(db.session.scalars(sa.select(ServicePoint.code)))
     strings = codes + public_codes
     client = app.test_client()
     seen = set()
@@ -118,15 +126,16 @@ def test_only_what_is_published_is_public_on_every_public_route(published, app):
         assert client.get(f"/p/{code}/card").status_code == 404
 
 
-def test_a_sub_unit_is_public_with_its_published_ancestor_and_withdrawing_ends_it(published, client, runner):
+def test_a_sub_unit_is_public_with_its_published_ancestor_and_withdrawing_ends_it(published, client, runner, app):
     assert client.get(f"/p/{published.c.code}").status_code == 200
     assert client.get(f"/p/{published.a.code}").status_code == 200  # now cached
     result = runner.invoke(args=["publish", published.a.code, "--off"])
     assert result.exit_code == 0, result.output
     assert client.get(f"/p/{published.a.code}").status_code == 404  # the cache never outlives a publication
     assert client.get(f"/p/{published.c.code}").status_code == 404
-    assert [e.action for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))][-2:] == [
-        "publication.publish", "publication.unpublish"]
+    with app.app_context():
+        assert [e.action for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))][-2:] == [
+            "publication.publish", "publication.unpublish"]
 
 
 def test_cached_with_etag_and_a_burst_costs_no_computation(published, client, app):
@@ -138,12 +147,14 @@ def test_cached_with_etag_and_a_burst_costs_no_computation(published, client, ap
     assert again.status_code == 304 and again.data == b""
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
     try:
         for _ in range(20):
             assert client.get(url).data == first.data
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
+        sa.event.remove(engine, "before_cursor_execute", listener)
     # Each visit checks the publication (one organisation, its publications); nothing else is read.
     assert len(statements) <= 2 * 20, statements[:5]
     assert all(re.search(r"FROM (organisation|publication)\s", s) for s in statements), statements
@@ -190,16 +201,17 @@ def test_publishing_in_the_workspace_needs_the_scope_and_a_write_role(province, 
     assert other.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "30"}).status_code == 404
     viewer = auth.client_for(province.viewer_a.username)
     assert viewer.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "30"}).status_code == 403
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Publication)) == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Publication)) == 0
     manager = auth.client_for(province.manager_a.username)
     bad = manager.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "0"})
     assert bad.status_code == 422
     assert manager.post(f"/admin/organisations/{a.id}/publication", data={"min_responses": "10"}).status_code == 302
-    db.session.expire_all()
-    pub = db.session.scalar(sa.select(Publication))
-    assert pub.organisation_id == a.id and pub.min_responses == 10 and pub.published_by_id == province.manager_a.id
-    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
-    assert event.action == "publication.publish" and event.user_id == province.manager_a.id
+    with app.app_context():
+        pub = db.session.scalar(sa.select(Publication))
+        assert pub.organisation_id == a.id and pub.min_responses == 10 and pub.published_by_id == province.manager_a.id
+        event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert event.action == "publication.publish" and event.user_id == province.manager_a.id
     page = app.test_client().get(f"/p/{a.code}.json").get_json()
     assert page["min_responses"] == 10
     assert manager.post(f"/admin/organisations/{a.id}/publication/off").status_code == 302

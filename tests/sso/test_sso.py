@@ -61,28 +61,29 @@ def issuer(tmp_path_factory):
 def sso_app(make_app, issuer):
     app = make_app(OIDC_ISSUER=issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
                    OIDC_PROVIDER_NAME="VNeID Tỉnh")
-    with app.app_context():
-        yield app
+    return app
 
 
 @pytest.fixture
 def people(sso_app):
-    """An installation administrator, a manager of a commune and a viewer known by email only."""
+    """An installation administrator, a manager of a commune and a viewer known by email only:
+    their ids by role."""
     from werkzeug.security import generate_password_hash
 
     cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-    org = Organisation(code="XA-AN", name="xã An Bình", sector="administrative")
-    db.session.add(org)
-    db.session.flush()
-    users = {
-        "admin": User(username="quantri", role="admin", password_hash=cheap),
-        "manager": User(username="canbo1", role="manager", organisation_id=org.id, password_hash=cheap),
-        "viewer": User(username="nguyenvana", email="Hoa@so.example.gov.vn", role="viewer",
-                       organisation_id=org.id, password_hash=cheap),
-    }
-    db.session.add_all(users.values())
-    db.session.commit()
-    return users
+    with sso_app.app_context():
+        org = Organisation(code="XA-AN", name="xã An Bình", sector="administrative")
+        db.session.add(org)
+        db.session.flush()
+        users = {
+            "admin": User(username="quantri", role="admin", password_hash=cheap),
+            "manager": User(username="canbo1", role="manager", organisation_id=org.id, password_hash=cheap),
+            "viewer": User(username="nguyenvana", email="Hoa@so.example.gov.vn", role="viewer",
+                           organisation_id=org.id, password_hash=cheap),
+        }
+        db.session.add_all(users.values())
+        db.session.commit()
+        return {role: user.id for role, user in users.items()}
 
 
 def provider_sign_in(authorize_url: str, login: str) -> str:
@@ -138,14 +139,15 @@ def test_existing_user_signs_in_and_lands_in_the_workspace(sso_app, people):
     assert r.location.endswith("/admin/")
     dashboard = client.get(r.location)
     assert dashboard.status_code == 200
-    manager = db.session.get(User, people["manager"].id)
-    assert (manager.oidc_issuer, manager.oidc_subject) == (sso_app.config["OIDC_ISSUER"], "canbo1")
-    assert manager.last_login_at is not None
-    assert manager.role == "manager"  # never changed by a sign-in
+    with sso_app.app_context():
+        manager = db.session.get(User, people["manager"])
+        assert (manager.oidc_issuer, manager.oidc_subject) == (sso_app.config["OIDC_ISSUER"], "canbo1")
+        assert manager.last_login_at is not None
+        assert manager.role == "manager"  # never changed by a sign-in
 
-    # Later sign-ins match by subject, whatever the username has become.
-    manager.username = "canbo-moi"
-    db.session.commit()
+        # Later sign-ins match by subject, whatever the username has become.
+        manager.username = "canbo-moi"
+        db.session.commit()
     other = sso_app.test_client()
     r = sso_sign_in(other, "canbo1", next_url="/admin/")
     assert r.status_code == 302 and r.location.endswith("/admin/")
@@ -157,8 +159,8 @@ def test_first_sign_in_maps_by_verified_email(sso_app, people):
     r = sso_sign_in(client, "hoa")  # preferred_username "hoa" matches nobody; the email does
     assert r.status_code == 302
     assert signed_in(client)
-    viewer = db.session.get(User, people["viewer"].id)
-    assert viewer.oidc_subject == "hoa"
+    with sso_app.app_context():
+        assert db.session.get(User, people["viewer"]).oidc_subject == "hoa"
 
 
 def test_unknown_user_is_refused_and_audited(sso_app, people, caplog):
@@ -168,10 +170,11 @@ def test_unknown_user_is_refused_and_audited(sso_app, people, caplog):
     page = r.get_data(as_text=True)
     assert "chưa gắn với tài khoản nào" in page
     assert not signed_in(client)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3  # nothing created
-    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sso.refused"))
-    assert event is not None and event.user_id is None
-    assert "nguoila" not in str(event.after)
+    with sso_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 3  # nothing created
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "sso.refused"))
+        assert event is not None and event.user_id is None
+        assert "nguoila" not in str(event.after)
     assert "nguoila" not in caplog.text
 
 
@@ -185,7 +188,8 @@ def test_a_tampered_state_is_refused(sso_app, people):
     assert r.status_code == 400
     assert "Phiên đăng nhập không hợp lệ" in r.get_data(as_text=True)
     assert not signed_in(client)
-    assert db.session.get(User, people["manager"].id).oidc_subject is None
+    with sso_app.app_context():
+        assert db.session.get(User, people["manager"]).oidc_subject is None
 
 
 def test_a_tampered_nonce_is_refused(sso_app, people):
@@ -200,7 +204,8 @@ def test_a_tampered_nonce_is_refused(sso_app, people):
     assert r.status_code == 400
     assert "dữ liệu không hợp lệ" in r.get_data(as_text=True)
     assert not signed_in(client)
-    assert db.session.get(User, people["manager"].id).oidc_subject is None
+    with sso_app.app_context():
+        assert db.session.get(User, people["manager"]).oidc_subject is None
 
 
 def test_with_sso_on_only_the_installation_admin_signs_in_with_a_password(sso_app, people, auth):

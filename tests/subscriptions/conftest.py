@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "alerts"))
 
 from alert_helpers import SmtpServer, make_province  # noqa: E402
+from tests.conftest import detached  # noqa: E402
 
 
 @pytest.fixture
@@ -23,18 +24,20 @@ def smtp():
 @pytest.fixture
 def app(make_app, smtp):
     """The app, sending e-mail to the test's SMTP server."""
-    app = make_app(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
-                   MAIL_DEFAULT_SENDER="khaosat@example.gov.vn")
-    with app.app_context():
-        yield app
+    return make_app(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
+                    MAIL_DEFAULT_SENDER="khaosat@example.gov.vn")
 
 
 @pytest.fixture
-def province(app, standard):
-    p = make_province(standard)
-    p.manager.full_name = "Trần Thị Một"
-    p.province_manager.full_name = "Lê Văn Tỉnh"
+def province(app):
+    """The province, its rows detached (``reloaded`` fetches them again inside a context)."""
     from surveyapp.extensions import db
+    from surveyapp.seed import seed_standard
 
-    db.session.commit()
-    return p
+    with app.app_context():
+        p = make_province(seed_standard())
+        p.manager.full_name = "Trần Thị Một"
+        p.province_manager.full_name = "Lê Văn Tỉnh"
+        db.session.commit()
+        detached(*vars(p).values())
+        return p

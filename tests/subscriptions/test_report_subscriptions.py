@@ -24,6 +24,7 @@ from surveyapp.extensions import db
 from surveyapp.jobs import run_job
 from surveyapp.models import OutboxItem, ReportDelivery, ReportSubscription
 from surveyapp.workdays import Calendar
+from tests.conftest import reloaded
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 Q4 = (date(2026, 10, 1), date(2026, 12, 31))
@@ -109,26 +110,30 @@ def test_an_official_day_off_moves_the_sending_day():
 
 
 def test_report_is_sent_once_after_the_period_closes_with_the_numbers_of_report_json(auth, app, province, smtp):
-    seed_ratings(province)
-    subscribe(province)
-    for day, hour in ((date(2026, 12, 31), 22), (date(2027, 1, 1), 9), (date(2027, 1, 3), 9)):
-        with travel(day.year, day.month, day.day, hour):
-            run("report-subscriptions")  # Q4 not closed, or closed but no working day yet
-            assert not queued()
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        subscribe(p)
+        for day, hour in ((date(2026, 12, 31), 22), (date(2027, 1, 1), 9), (date(2027, 1, 3), 9)):
+            with travel(day.year, day.month, day.day, hour):
+                run("report-subscriptions")  # Q4 not closed, or closed but no working day yet
+                assert not queued()
 
     with travel(2027, 1, 4, 7, 0):
         result = app.test_cli_runner().invoke(args=["jobs", "run-once", "--job", "report-subscriptions"])
         assert result.exit_code == 0 and "report-subscriptions" in result.output
-        assert {i.recipient for i in queued()} == {"xamot@example.gov.vn", "tinh@example.gov.vn"}
-        run("report-subscriptions")
-        run("report-subscriptions")
-        assert outbox.deliver_due() == 2
+        with app.app_context():
+            assert {i.recipient for i in queued()} == {"xamot@example.gov.vn", "tinh@example.gov.vn"}
+            run("report-subscriptions")
+            run("report-subscriptions")
+            assert outbox.deliver_due() == 2
         data = report_json(app, "P-C", *Q4)
-    with travel(2027, 1, 5, 7, 0):
+    with travel(2027, 1, 5, 7, 0), app.app_context():
         run("report-subscriptions")
         run("outbox")
-    assert len(queued()) == 2 and len(smtp.messages) == 2
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 1
+    with app.app_context():
+        assert len(queued()) == 2 and len(smtp.messages) == 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 1
 
     sections = [s for s in data["sections"] if s["headline"]["estimate"] is not None]
     assert sections and data["respondents"] == 18  # the quarter only: not July, not January
@@ -155,11 +160,13 @@ def test_report_is_sent_once_after_the_period_closes_with_the_numbers_of_report_
 
 
 def test_e_mail_body_names_only_its_recipient(auth, app, province, smtp):
-    seed_ratings(province)
-    subscribe(province, formats=("docx",))
-    with travel(2027, 1, 4):
-        run("report-subscriptions")
-        run("outbox")
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        subscribe(p, formats=("docx",))
+        with travel(2027, 1, 4):
+            run("report-subscriptions")
+            run("outbox")
     by_to = {str(m["To"]): m for m in smtp.messages}
     assert set(by_to) == {"xamot@example.gov.vn", "tinh@example.gov.vn"}
     body = by_to["xamot@example.gov.vn"].get_body(("plain",)).get_content()
@@ -170,20 +177,23 @@ def test_e_mail_body_names_only_its_recipient(auth, app, province, smtp):
     assert str(by_to["xamot@example.gov.vn"]["Subject"]) == "Báo cáo định kỳ quý IV năm 2026: UBND xã Một"
     # The recipient finds it under the deliveries, with its attachment named.
     client = auth.client_for("xamot")
-    mine = [i for i in queued() if i.user_id == province.manager.id]
+    with app.app_context():
+        mine = [i.id for i in queued() if i.user_id == province.manager.id]
     assert len(mine) == 1
-    page = client.get(f"/admin/deliveries/{mine[0].id}").get_data(as_text=True)
+    page = client.get(f"/admin/deliveries/{mine[0]}").get_data(as_text=True)
     assert "Tệp đính kèm" in page and "bao-cao-P-C-2026-10-01-2026-12-31.docx" in page
 
 
 def test_folder_channel_writes_the_attachment_too(app, province, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "folder")
     monkeypatch.setitem(app.config, "MAIL_FOLDER", str(tmp_path))
-    seed_ratings(province)
-    subscribe(province, recipients=[province.manager], formats=("docx",))
-    with travel(2027, 1, 4):
-        run("report-subscriptions")
-        run("outbox")
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        subscribe(p, recipients=[p.manager], formats=("docx",))
+        with travel(2027, 1, 4):
+            run("report-subscriptions")
+            run("outbox")
     import email
     import email.policy
 
@@ -196,38 +206,44 @@ def test_folder_channel_writes_the_attachment_too(app, province, tmp_path, monke
 
 
 def test_paused_subscription_sends_nothing_until_resumed(auth, app, province, smtp):
-    seed_ratings(province)
-    sub = subscribe(province, formats=("docx",))
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        sub_id = subscribe(p, formats=("docx",)).id
     client = auth.client_for("tinh")
-    assert client.post(f"/admin/report-subscriptions/{sub.id}/toggle").status_code == 302
-    db.session.expire_all()
-    assert sub.active is False
-    with travel(2027, 1, 4):
-        run("report-subscriptions")
-        run("outbox")
-    assert not queued() and not smtp.messages
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 0
-    assert client.post(f"/admin/report-subscriptions/{sub.id}/toggle").status_code == 302
-    with travel(2027, 1, 5):
+    assert client.post(f"/admin/report-subscriptions/{sub_id}/toggle").status_code == 302
+    with app.app_context():
+        assert db.session.get(ReportSubscription, sub_id).active is False
+        with travel(2027, 1, 4):
+            run("report-subscriptions")
+            run("outbox")
+        assert not queued() and not smtp.messages
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 0
+    assert client.post(f"/admin/report-subscriptions/{sub_id}/toggle").status_code == 302
+    with travel(2027, 1, 5), app.app_context():
         run("report-subscriptions")
         run("outbox")
     assert len(smtp.messages) == 2
 
 
 def test_account_switched_off_or_moved_away_receives_nothing(app, province, smtp):
-    seed_ratings(province)
-    subscribe(province, formats=("docx",))
-    province.manager.organisation = province.other  # moved to the other commune: may not read P-C
-    db.session.commit()
-    with travel(2027, 1, 4):
-        run("report-subscriptions")
-        run("outbox")
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        subscribe(p, formats=("docx",))
+        p.manager.organisation = p.other  # moved to the other commune: may not read P-C
+        db.session.commit()
+        with travel(2027, 1, 4):
+            run("report-subscriptions")
+            run("outbox")
     assert [str(m["To"]) for m in smtp.messages] == ["tinh@example.gov.vn"]
 
 
-def test_a_run_that_dies_half_way_leaves_nothing_and_the_next_run_sends_all(app, province, smtp, monkeypatch):
-    seed_ratings(province)
-    subscribe(province, formats=("docx",))
+def test_a_run_that_dies_half_way_leaves_nothing_and_the_next_run_sends_all(app_context, province, smtp, monkeypatch):
+    """No request nor command: one app context (``app_context``) for the whole test."""
+    p = reloaded(province)
+    seed_ratings(p)
+    subscribe(p, formats=("docx",))
     real = outbox.enqueue_email
     calls = []
 
@@ -253,8 +269,10 @@ def test_a_run_that_dies_half_way_leaves_nothing_and_the_next_run_sends_all(app,
 def test_two_sessions_racing_for_one_period_send_it_once(app, province, smtp):
     """Past the job's lease (as if it had run out): two workers build the same report at once;
     the unique key on (subscription, period) lets one of them queue it."""
-    seed_ratings(province)
-    sub_id = subscribe(province, formats=("docx",)).id
+    with app.app_context():
+        p = reloaded(province)
+        seed_ratings(p)
+        sub_id = subscribe(p, formats=("docx",)).id
     barrier = threading.Barrier(2)
     results, errors = [], []
     real_build = subs.build_documents
@@ -283,4 +301,5 @@ def test_two_sessions_racing_for_one_period_send_it_once(app, province, smtp):
         subs.build_documents = real_build
     assert not errors
     assert sorted(results) == [0, 2]
-    assert len(queued()) == 2
+    with app.app_context():
+        assert len(queued()) == 2
