@@ -101,7 +101,7 @@ def test_api_batches_resends_moves_and_rejections_keep_the_counts_exact(make_app
         assert assert_consistent() == {(one, NOV): 1, (two, OCT): 2, (two, SEP): 2}
 
 
-def test_file_imports_and_reimports_keep_the_counts_exact(app, kh):
+def test_file_imports_and_reimports_keep_the_counts_exact(app, kh, app_context):
     two = second_counter(kh).id
     labels = [label for label, _ in FIELDS.values()]
 
@@ -127,7 +127,7 @@ def test_file_imports_and_reimports_keep_the_counts_exact(app, kh):
                                    (two, SEP): 3, (two, OCT): 2}
 
 
-def test_a_dossier_written_past_the_one_write_path_is_refused(app, kh):
+def test_a_dossier_written_past_the_one_write_path_is_refused(app, kh, app_context):
     from datetime import datetime
 
     db.session.add(Dossier(organisation_id=kh.justice.id, service_point_id=kh.counter.id, code="ORM",
@@ -190,7 +190,7 @@ def test_two_writers_at_once_lose_no_increment(make_app, backend):
         assert assert_consistent() == {(sp, OCT): 1, (sp, NOV): 2}
 
 
-def test_rebuild_recounts_dossiers_loaded_past_the_write_path(app, kh):
+def test_rebuild_recounts_dossiers_loaded_past_the_write_path(app, kh, app_context):
     """Dossiers loaded by raw SQL (a restore, a bulk load) are not counted until ``rebuild``."""
     from datetime import datetime
 

@@ -253,12 +253,13 @@ def test_a_run_that_dies_half_way_leaves_nothing_and_the_next_run_sends_all(app_
             raise OSError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "enqueue_email", dies_after_the_first)
+    # The job's own reference to the outbox's enqueue (it imports the function).
+    monkeypatch.setattr("surveyapp.documents.subscriptions.enqueue_email", dies_after_the_first)
     with travel(2027, 1, 4):
         run("report-subscriptions")
     assert not queued()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)) == 0
-    monkeypatch.setattr(outbox, "enqueue_email", real)
+    monkeypatch.setattr("surveyapp.documents.subscriptions.enqueue_email", real)
     with travel(2027, 1, 4, 8):
         run("report-subscriptions")
         run("outbox")
