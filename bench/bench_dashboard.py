@@ -435,6 +435,10 @@ def main() -> None:
     made = seeded(app, args.responses)
     if made and not args.fresh:
         print(f"reusing the seed made {made} ({schema if postgres else url})")
+        from surveyapp.cli import upgrade_to_head
+
+        with app.app_context():
+            upgrade_to_head()  # a seed made by older code lacks the newer tables
     else:
         if postgres:
             with app.app_context():
