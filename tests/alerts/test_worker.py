@@ -3,12 +3,8 @@ two workers on PostgreSQL never deliver one item twice; ``jobs run-once`` runs w
 from __future__ import annotations
 
 import collections
-import os
 import signal
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,39 +13,15 @@ from alert_helpers import wait_for
 from surveyapp import outbox
 from surveyapp.alerts.webhooks import add_webhook
 from surveyapp.extensions import db
+from tests.worker_process import start_worker, stop
 from surveyapp.models import JobState, OutboxItem
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_worker(app) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "SURVEYAPP_JOBS_OUTBOX_SECONDS": "1",
-        "SURVEYAPP_OUTBOX_LEASE_SECONDS": "3",
-        "SURVEYAPP_OUTBOX_RETRY_BASE_SECONDS": "1",
-        "SURVEYAPP_MAIL_SERVER": "127.0.0.1",
-        "SURVEYAPP_MAIL_PORT": str(app.config["MAIL_PORT"]),
-    })
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "surveyapp", "worker"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 def statuses() -> collections.Counter:
     db.session.rollback()
     return collections.Counter(db.session.scalars(sa.select(OutboxItem.status)))
+
+# A lease and a retry short enough that a killed worker's items come back within the test.
+FAST_OUTBOX = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_RETRY_BASE_SECONDS": "1"}
 
 
 def queue_webhooks(province, url, n: int) -> list[str]:
@@ -65,14 +37,14 @@ def queue_webhooks(province, url, n: int) -> list[str]:
 def test_worker_killed_mid_delivery_then_restarted_leaves_every_item_delivered(app, province, receiver):
     ids = queue_webhooks(province, receiver.url, 6)
     hold = receiver.hold = threading.Event()  # the first call hangs: the worker is mid-delivery
-    first = start_worker(app)
+    first = start_worker(app, **FAST_OUTBOX)
     try:
         assert receiver.arrived.wait(60), first.stderr.read1().decode() if first.poll() is not None else "no call"
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         assert statuses() == {"sending": 1, "pending": 5}  # the one in flight, and the rest untouched
         hold.set()  # the answer goes to a dead connection
-        second = start_worker(app)
+        second = start_worker(app, **FAST_OUTBOX)
         try:
             wait_for(lambda: statuses() == {"delivered": 6}, timeout=90)
         finally:
@@ -90,7 +62,7 @@ def test_worker_killed_mid_delivery_then_restarted_leaves_every_item_delivered(a
 def test_two_workers_on_postgresql_never_deliver_the_same_item_twice(app, province, receiver):
     ids = queue_webhooks(province, receiver.url, 40)
     receiver.delay = 0.05
-    workers = [start_worker(app), start_worker(app)]
+    workers = [start_worker(app, **FAST_OUTBOX), start_worker(app, **FAST_OUTBOX)]
     try:
         wait_for(lambda: statuses() == {"delivered": 40}, timeout=120)
     finally:

@@ -3,11 +3,7 @@ reports when they start: each recipient receives the report once, over a real SM
 from __future__ import annotations
 
 import collections
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,35 +12,10 @@ from alert_helpers import rate, wait_for
 from surveyapp import clock
 from surveyapp.documents import subscriptions as subs
 from surveyapp.extensions import db
+from tests.worker_process import start_worker, stop
 from surveyapp.models import JobState, OutboxItem, ReportDelivery, utcnow
 from surveyapp.workdays import load_calendar
 from tests.conftest import reloaded
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_worker(app) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "SURVEYAPP_JOBS_OUTBOX_SECONDS": "1",
-        "SURVEYAPP_MAIL_SERVER": "127.0.0.1",
-        "SURVEYAPP_MAIL_PORT": str(app.config["MAIL_PORT"]),
-    })
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "surveyapp", "worker"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 def delivered() -> int:
     db.session.rollback()
