@@ -20,6 +20,7 @@ def statuses() -> collections.Counter:
     db.session.rollback()
     return collections.Counter(db.session.scalars(sa.select(OutboxItem.status)))
 
+
 # A lease and a retry short enough that a killed worker's items come back within the test.
 FAST_OUTBOX = {"OUTBOX_LEASE_SECONDS": "3", "OUTBOX_RETRY_BASE_SECONDS": "1"}
 
